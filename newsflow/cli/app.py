@@ -1,0 +1,57 @@
+"""The `newsflow` Typer application and the options every command shares.
+
+Commands live in the sibling modules, one module per area; each registers itself on `app`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="newsflow",
+    help="Poll news sources, extract articles, cluster them into stories, search them.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Local state and store directory [env: NEWSFLOW_DATA_DIR]."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")]
+
+
+@app.callback()
+def _global_options(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help=f"TOML config file [env: {CONFIG_ENV}].", exists=True),
+    ] = None,
+) -> None:
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config)
+
+
+def settings_for(data_dir: Path | None = None) -> Settings:
+    """The settings in force, with command-line overrides; exits cleanly on a bad config."""
+    overrides = {"data_dir": data_dir} if data_dir is not None else {}
+    try:
+        return load_settings(**overrides)
+    except (ConfigError, ValueError) as exc:
+        fail(f"configuration error: {exc}")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for the user and exit non-zero."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)

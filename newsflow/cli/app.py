@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -51,7 +51,7 @@ def settings_for(data_dir: Path | None = None) -> Settings:
         fail(f"configuration error: {exc}")
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for the user and exit non-zero."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

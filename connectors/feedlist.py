@@ -1,0 +1,134 @@
+"""Feed lists: which sources to poll, read from YAML or OPML files.
+
+YAML::
+
+    feeds:
+      - url: https://example.com/rss.xml
+        name: Example Wire        # optional, the outlet name
+        group: tech               # optional, polled on the group's interval
+      - url: https://example.org/latest-urls.txt
+        kind: urls                # a plain list of article URLs, one per line
+    groups:
+      tech: {interval_minutes: 10}
+
+OPML: every `<outline>` with an `xmlUrl`; the text of an enclosing outline becomes the group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from lxml import etree
+
+DEFAULT_GROUP = "default"
+DEFAULT_INTERVAL_MINUTES = 15.0
+
+
+class FeedListError(ValueError):
+    """A feed list that cannot be read."""
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One source to poll."""
+
+    url: str
+    name: str | None = None
+    group: str = DEFAULT_GROUP
+    kind: Literal["feed", "urls"] = "feed"
+
+
+@dataclass(frozen=True)
+class FeedList:
+    """The sources to poll and each group's polling interval."""
+
+    feeds: list[FeedSpec]
+    intervals: dict[str, float] = field(default_factory=dict)
+
+    def interval_minutes(self, group: str) -> float:
+        return self.intervals.get(group, DEFAULT_INTERVAL_MINUTES)
+
+    def groups(self) -> dict[str, list[FeedSpec]]:
+        """Feeds by group, in file order."""
+        grouped: dict[str, list[FeedSpec]] = {}
+        for feed in self.feeds:
+            grouped.setdefault(feed.group, []).append(feed)
+        return grouped
+
+
+def load_feed_list(path: Path) -> FeedList:
+    """Read a YAML (`.yml`/`.yaml`) or OPML (`.opml`/`.xml`) feed list."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FeedListError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if path.suffix.lower() in {".opml", ".xml"}:
+        return parse_opml(data)
+    return parse_yaml(data)
+
+
+def parse_yaml(data: bytes) -> FeedList:
+    """Parse the YAML feed-list format described in this module's docstring."""
+    try:
+        doc = yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise FeedListError(f"not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("feeds"), list):
+        raise FeedListError("expected a mapping with a 'feeds' list")
+    feeds = [_feed_from_yaml(index, item) for index, item in enumerate(doc["feeds"])]
+    intervals: dict[str, float] = {}
+    for group, options in (doc.get("groups") or {}).items():
+        minutes = (options or {}).get("interval_minutes")
+        if not isinstance(minutes, int | float) or minutes <= 0:
+            raise FeedListError(f"group {group!r}: interval_minutes must be a positive number")
+        intervals[str(group)] = float(minutes)
+    return FeedList(feeds=feeds, intervals=intervals)
+
+
+def _feed_from_yaml(index: int, item: object) -> FeedSpec:
+    if isinstance(item, str):
+        item = {"url": item}
+    if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+        raise FeedListError(f"feeds[{index}]: expected a URL or a mapping with 'url'")
+    kind = item.get("kind", "feed")
+    if kind not in ("feed", "urls"):
+        raise FeedListError(f"feeds[{index}]: kind must be 'feed' or 'urls', not {kind!r}")
+    return FeedSpec(
+        url=item["url"].strip(),
+        name=item.get("name"),
+        group=str(item.get("group") or DEFAULT_GROUP),
+        kind=kind,
+    )
+
+
+_OPML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
+def parse_opml(data: bytes) -> FeedList:
+    """Parse an OPML subscription list; nested outlines give their text as the group."""
+    try:
+        root = etree.fromstring(data, parser=_OPML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise FeedListError(f"not valid OPML: {exc}") from exc
+    if root is None or root.tag != "opml":
+        raise FeedListError("not an OPML document (no <opml> root)")
+    feeds: list[FeedSpec] = []
+    for outline in root.iter("outline"):
+        url = outline.get("xmlUrl")
+        if not url:
+            continue
+        parent = outline.getparent()
+        group = parent.get("text") or parent.get("title") if parent.tag == "outline" else None
+        feeds.append(
+            FeedSpec(
+                url=url.strip(),
+                name=outline.get("title") or outline.get("text"),
+                group=group or DEFAULT_GROUP,
+            )
+        )
+    return FeedList(feeds=feeds)

@@ -180,12 +180,17 @@ class ClusterSettings(_Section):
     )
     # Near-duplicates: MinHash LSH over word shingles of the text.
     duplicate_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="least estimated shingle Jaccard of a near-copy"
+        default=0.7,
+        ge=0,
+        le=1,
+        description="least estimated share of the shorter text's "
+        "shingles found in the other text for a near-copy",
     )
     shingle_size: int = Field(default=5, gt=0, description="words per shingle")
     shingle_tokens: int = Field(default=400, gt=0, description="words of the text shingled")
-    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (signature = bands x rows)")
-    lsh_rows: int = Field(default=3, gt=0, description="signature values per LSH band")
+    minhash_permutations: int = Field(default=64, gt=0, description="MinHash signature length")
+    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (bands x rows <= signature)")
+    lsh_rows: int = Field(default=2, gt=0, description="signature values per LSH band")
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
-from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Signature
+import numpy as np
+
+from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled
 from newsflow.clustering.model import Assignment, Document
+from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
 from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, weigh
@@ -29,7 +33,7 @@ class Member:
     content_hash: str | None
     terms: tuple[str, ...]
     vector: Vector
-    signature: Signature | None
+    shingled: Shingled | None
 
 
 class StoryClusterer:
@@ -47,7 +51,12 @@ class StoryClusterer:
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
-        self._hasher = MinHasher(settings.lsh_bands, settings.lsh_rows, settings.shingle_size)
+        self._hasher = MinHasher(
+            settings.minhash_permutations,
+            settings.lsh_bands,
+            settings.lsh_rows,
+            settings.shingle_size,
+        )
         self._near = NearDuplicateIndex(self._hasher)
         self._index = StoryIndex()
         self._frequencies = DocumentFrequencies(settings.idf_prior_documents)
@@ -72,8 +81,8 @@ class StoryClusterer:
         self._expire()
         number = self._take_number()
         text_hash = content_hash(doc.text) if normalize_for_hash(doc.text) else None
-        signature = self._hasher.signature(word_tokens(doc.text, self.settings.shingle_tokens))
-        original = self._original_of(text_hash, signature)
+        shingled = self._hasher.shingle(word_tokens(doc.text, self.settings.shingle_tokens))
+        original = self._original_of(text_hash, shingled)
         merged: tuple[Story, ...] = ()
         if original is not None:
             story = self._stories[original.story]
@@ -86,7 +95,7 @@ class StoryClusterer:
                 text_hash,
                 (),
                 {},
-                signature,
+                shingled,
             )
         else:
             settings = self.settings
@@ -94,7 +103,8 @@ class StoryClusterer:
                 doc.title, doc.text, doc.language, settings.lead_tokens, settings.title_weight
             )
             vector = weigh(terms, self._frequencies, settings.name_boost, settings.vector_terms)
-            self._frequencies.add(terms.counts)
+            if terms.counts:
+                self._frequencies.add(terms.counts)
             story, merged = self._place(number, doc, vector, when)
             member = Member(
                 number,
@@ -105,10 +115,11 @@ class StoryClusterer:
                 text_hash,
                 tuple(terms.counts),
                 vector,
-                signature,
+                shingled,
             )
             self._index.add_vector(story, vector)
-        self._remember(member, story)
+        story.members.append(member.number)
+        self._remember(member)
         story.touch(when, doc.source, doc.language)
         heapq.heappush(self._expiry, (story.last_seen, story.number))
         return Assignment(
@@ -121,16 +132,21 @@ class StoryClusterer:
 
     def save(self, path: Path) -> None:
         """Write the window to `path` atomically (temporary file, then rename)."""
-        from newsflow.clustering.snapshot import save_snapshot
-
-        save_snapshot(self, path)
+        write_state(path, self._state())
 
     @classmethod
     def load(cls, path: Path, settings: ClusterSettings) -> StoryClusterer:
-        """A clusterer in the state `save` wrote to `path`."""
-        from newsflow.clustering.snapshot import load_snapshot
+        """A clusterer in the state `save` wrote to `path`, with `settings` in force.
 
-        return load_snapshot(cls(settings), path)
+        The shingling settings must be those of the saved state (signatures depend on them);
+        thresholds may differ. Raises `SnapshotError` when the file cannot be restored."""
+        clusterer = cls(settings)
+        state = read_state(path)
+        try:
+            clusterer._restore(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"{path}: damaged clusterer state ({exc!r})") from exc
+        return clusterer
 
     # --- steps of `add` -----------------------------------------------------------------
 
@@ -150,12 +166,12 @@ class StoryClusterer:
         self._next_number += 1
         return number
 
-    def _original_of(self, text_hash: str | None, signature: Signature | None) -> Member | None:
+    def _original_of(self, text_hash: str | None, shingled: Shingled | None) -> Member | None:
         if text_hash is not None and text_hash in self._by_hash:
             return self._members[self._by_hash[text_hash]]
-        if signature is None:
+        if shingled is None:
             return None
-        match = self._near.best_match(signature, self.settings.duplicate_threshold)
+        match = self._near.best_match(shingled, self.settings.duplicate_threshold)
         return None if match is None else self._members[match]
 
     def _place(
@@ -230,14 +246,91 @@ class StoryClusterer:
         del self._stories[absorbed.number]
         return absorbed
 
-    def _remember(self, member: Member, story: Story) -> None:
+    def _remember(self, member: Member) -> None:
+        """Index a member of the window (its story lists it already)."""
         self._members[member.number] = member
         self._by_id[member.id] = member.number
         if member.content_hash is not None:
             self._by_hash.setdefault(member.content_hash, member.number)
-        if member.signature is not None:
-            self._near.add(member.number, member.signature)
-        story.members.append(member.number)
+        if member.shingled is not None:
+            self._near.add(member.number, member.shingled)
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def _signature_settings(self) -> list[int]:
+        settings = self.settings
+        return [
+            settings.minhash_permutations,
+            settings.lsh_bands,
+            settings.lsh_rows,
+            settings.shingle_size,
+        ]
+
+    def _state(self) -> dict[str, Any]:
+        """Everything needed to continue: open stories (with their centroids) and their
+        members; indexes and document frequencies are rebuilt from these on load."""
+        return {
+            "signature_settings": self._signature_settings(),
+            "clock": self._clock,
+            "next_number": self._next_number,
+            "stories": [
+                {
+                    **asdict(story),
+                    "sources": sorted(story.sources),
+                    "languages": sorted(story.languages),
+                    "centroid": list(story.centroid.items()),
+                }
+                for story in self._stories.values()
+            ],
+            "members": [
+                {
+                    **asdict(member),
+                    "vector": list(member.vector.items()),
+                    "shingled": None
+                    if member.shingled is None
+                    else [member.shingled.size, member.shingled.signature.tolist()],
+                }
+                for member in self._members.values()
+            ],
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        if state["signature_settings"] != self._signature_settings():
+            raise SnapshotError(
+                "the state was written with minhash_permutations, lsh_bands, lsh_rows, "
+                "shingle_size = "
+                f"{state['signature_settings']}, the settings say {self._signature_settings()}"
+            )
+        self._clock = state["clock"]
+        self._next_number = state["next_number"]
+        for record in state["stories"]:
+            story = Story(
+                **{
+                    **record,
+                    "sources": set(record["sources"]),
+                    "languages": set(record["languages"]),
+                    "centroid": dict(record["centroid"]),
+                }
+            )
+            self._stories[story.number] = story
+            self._index.index_terms(story)
+            self._expiry.append((story.last_seen, story.number))
+        heapq.heapify(self._expiry)
+        for record in state["members"]:
+            shingled = record["shingled"]
+            member = Member(
+                **{
+                    **record,
+                    "terms": tuple(record["terms"]),
+                    "vector": dict(record["vector"]),
+                    "shingled": None
+                    if shingled is None
+                    else Shingled(np.array(shingled[1], np.uint32), shingled[0]),
+                }
+            )
+            self._remember(member)
+            if member.terms:
+                self._frequencies.add(member.terms)
 
     # --- the window ---------------------------------------------------------------------
 

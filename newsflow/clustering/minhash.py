@@ -8,6 +8,7 @@ processes, unlike `hash()`) are combined into shingle hashes and permuted as who
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -26,21 +27,32 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return values ^ (values >> np.uint64(29))
 
 
-class MinHasher:
-    """Signatures of `bands * rows` values: the minimum of each hash permutation over shingles."""
+@dataclass(frozen=True)
+class Shingled:
+    """A MinHash signature and the number of distinct shingles it summarises."""
 
-    def __init__(self, bands: int, rows: int, shingle_size: int) -> None:
+    signature: Signature
+    size: int
+
+
+class MinHasher:
+    """Signatures of `permutations` values, the minimum of each hash permutation over the
+    shingles; the first `bands * rows` of them are cut into LSH bands."""
+
+    def __init__(self, permutations: int, bands: int, rows: int, shingle_size: int) -> None:
+        if bands * rows > permutations:
+            raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations")
         self.bands = bands
         self.rows = rows
         self.shingle_size = shingle_size
         rng = np.random.default_rng(_SEED)
-        size = bands * rows
+        size = permutations
         self._multipliers = rng.integers(1, 2**63, size=size, dtype=np.uint64) | np.uint64(1)
         self._offsets = rng.integers(0, 2**63, size=size, dtype=np.uint64)
         self._band_coefficients = rng.integers(1, 2**63, size=rows, dtype=np.uint64)
         self._band_salts = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
 
-    def signature(self, words: list[str]) -> Signature | None:
+    def shingle(self, words: list[str]) -> Shingled | None:
         """The signature of the word shingles of `words`; None when there are no words."""
         if not words:
             return None
@@ -53,18 +65,24 @@ class MinHasher:
             shingles = shingles * _SHINGLE_BASE + hashes[offset : offset + span]
         permuted = _mix(shingles)[:, None] * self._multipliers + self._offsets
         top_bits: npt.NDArray[np.uint64] = permuted >> np.uint64(32)
-        return top_bits.min(axis=0).astype(np.uint32)
+        return Shingled(top_bits.min(axis=0).astype(np.uint32), len(np.unique(shingles)))
 
     def band_keys(self, signature: Signature) -> list[int]:
         """One bucket key per band; two signatures share a key when a whole band is equal."""
-        bands = signature.astype(np.uint64).reshape(self.bands, self.rows)
+        bands = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
         keys = _mix((bands * self._band_coefficients).sum(axis=1) + self._band_salts)
         return [int(key) for key in keys]
 
 
-def similarity(first: Signature, second: Signature) -> float:
-    """The estimated Jaccard similarity of the two shingle sets."""
-    return float(np.count_nonzero(first == second)) / len(first)
+def containment(first: Shingled, second: Shingled) -> float:
+    """The estimated share of the smaller shingle set that is also in the larger one.
+
+    From the Jaccard estimate J (share of equal signature values): the intersection is
+    J * (|A| + |B|) / (1 + J). Unlike Jaccard, this stays high for a short article republished
+    with a long boilerplate paragraph added."""
+    jaccard = float(np.count_nonzero(first.signature == second.signature)) / len(first.signature)
+    shared = jaccard * (first.size + second.size) / (1.0 + jaccard)
+    return min(1.0, shared / min(first.size, second.size))
 
 
 class NearDuplicateIndex:
@@ -73,15 +91,15 @@ class NearDuplicateIndex:
     def __init__(self, hasher: MinHasher) -> None:
         self.hasher = hasher
         self._buckets: dict[int, int | list[int]] = {}
-        self._signatures: dict[int, Signature] = {}
+        self._signatures: dict[int, Shingled] = {}
 
     def __len__(self) -> int:
         return len(self._signatures)
 
-    def add(self, number: int, signature: Signature) -> None:
+    def add(self, number: int, shingled: Shingled) -> None:
         """Index document `number` under each of its band keys."""
-        self._signatures[number] = signature
-        for key in self.hasher.band_keys(signature):
+        self._signatures[number] = shingled
+        for key in self.hasher.band_keys(shingled.signature):
             held = self._buckets.get(key)
             if held is None:
                 self._buckets[key] = number
@@ -92,10 +110,10 @@ class NearDuplicateIndex:
 
     def remove(self, number: int) -> None:
         """Forget document `number` (it left the window)."""
-        signature = self._signatures.pop(number, None)
-        if signature is None:
+        shingled = self._signatures.pop(number, None)
+        if shingled is None:
             return
-        for key in self.hasher.band_keys(signature):
+        for key in self.hasher.band_keys(shingled.signature):
             held = self._buckets.get(key)
             if held == number:
                 del self._buckets[key]
@@ -104,11 +122,11 @@ class NearDuplicateIndex:
                 if len(held) == 1:
                     self._buckets[key] = held[0]
 
-    def best_match(self, signature: Signature, threshold: float) -> int | None:
-        """The indexed document most similar to `signature` at or above `threshold`, if any;
-        ties go to the earliest document."""
+    def best_match(self, shingled: Shingled, threshold: float) -> int | None:
+        """The indexed document with the highest `containment` with `shingled`, at least
+        `threshold`, if any; ties go to the earliest document."""
         candidates: set[int] = set()
-        for key in self.hasher.band_keys(signature):
+        for key in self.hasher.band_keys(shingled.signature):
             held = self._buckets.get(key)
             if isinstance(held, int):
                 candidates.add(held)
@@ -116,7 +134,7 @@ class NearDuplicateIndex:
                 candidates.update(held)
         best: tuple[float, int] | None = None
         for number in sorted(candidates):
-            score = similarity(signature, self._signatures[number])
+            score = containment(shingled, self._signatures[number])
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, number)
         return None if best is None else best[1]

@@ -78,6 +78,11 @@ class StoryIndex:
                 square += 2.0 * old * weight + weight * weight
         story.norm = math.sqrt(square)
 
+    def index_terms(self, story: Story) -> None:
+        """Index every centroid term of a story restored with its centroid."""
+        for term in story.centroid:
+            self.postings.setdefault(term, {})[story.number] = None
+
     def drop(self, story: Story) -> None:
         """Remove every posting of the story (it expired or was merged away)."""
         for term in story.centroid:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -50,7 +51,7 @@ class MisbehavingServer(ThreadingHTTPServer):
     def __init__(self, host: str = "127.0.0.1") -> None:
         super().__init__((host, 0), _Handler)
         self.recorder = Recorder()
-        self.bomb = gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
+        self.bomb = gzip_bomb()
         self.etag = '"v1"'
         self.feed_body = RSS
         self.flaky_failures = 3
@@ -161,7 +162,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.recorder.hits["/flaky"] <= self.server.flaky_failures:
             self._send(503, b"busy")
         else:
-            self._send(200, HTML)
+            self._send(200, self.server.feed_body, Content_Type="application/rss+xml")
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """BOMB_SIZE zero bytes, gzip-compressed to about a thousandth of that."""
+    return gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
 
 
 def start(host: str = "127.0.0.1") -> MisbehavingServer:

@@ -9,8 +9,7 @@ Times are Unix seconds (UTC).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
@@ -77,12 +76,15 @@ def _record(row: Sequence[object]) -> FeedRecord:
 
 
 class FeedState:
-    """The feed-state database; one connection, used from one thread."""
+    """The feed-state database; one connection, used from one thread.
+
+    Each write runs in one transaction (`with self._db`), rolled back if it fails.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -101,16 +103,6 @@ class FeedState:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-
     # --- feeds ------------------------------------------------------------------------------
 
     def get(self, url: str) -> FeedRecord | None:
@@ -127,7 +119,7 @@ class FeedState:
     def save(self, record: FeedRecord) -> None:
         """Insert or replace the record of `record.url`."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        with self._transaction() as db:
+        with self._db as db:
             db.execute(
                 f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                 astuple(record),
@@ -135,7 +127,7 @@ class FeedState:
 
     def add(self, urls: Iterable[str], interval_s: float) -> int:
         """Register feeds not known yet (due at once); returns how many were new."""
-        with self._transaction() as db:
+        with self._db as db:
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO feeds (url, interval_s) VALUES (?, ?)",
@@ -145,7 +137,7 @@ class FeedState:
 
     def revive(self, url: str) -> bool:
         """Clear a feed's failures and dead mark and make it due now; False if unknown."""
-        with self._transaction() as db:
+        with self._db as db:
             cursor = db.execute(
                 "UPDATE feeds SET dead = 0, failures = 0, next_poll_at = 0, last_error = NULL "
                 "WHERE url = ?",
@@ -166,7 +158,7 @@ class FeedState:
         return {(kind, value) for kind, value in rows if (kind, value) in wanted}
 
     def mark_seen(self, feed_url: str, keys: Iterable[ItemKey], now: float) -> None:
-        with self._transaction() as db:
+        with self._db as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen_items (feed_url, kind, value, seen_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -190,7 +182,7 @@ class FeedState:
         return found
 
     def mark_articles(self, canonical_urls: Iterable[str], now: float) -> None:
-        with self._transaction() as db:
+        with self._db as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen_articles (canonical_url, seen_at) VALUES (?, ?)",
                 [(url, now) for url in canonical_urls],
@@ -198,7 +190,7 @@ class FeedState:
 
     def forget_before(self, cutoff: float) -> int:
         """Drop seen items and articles older than `cutoff`; returns how many rows went."""
-        with self._transaction() as db:
+        with self._db as db:
             before = db.total_changes
             db.execute("DELETE FROM seen_items WHERE seen_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_articles WHERE seen_at < ?", (cutoff,))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from connectors.feedlist import FeedSpec
 from connectors.http.errors import FetchError, Page
 from connectors.http.feedstate import FeedRecord, FeedState
 from connectors.http.fetcher import Fetcher
@@ -68,7 +69,8 @@ class FeedPoller:
     def due(self, urls: Iterable[str], interval_s: float | None = None) -> list[str]:
         """Which of `urls` are due now; unknown feeds are registered and due at once."""
         urls = list(dict.fromkeys(urls))
-        self.state.add(urls, self.policy.clamp(interval_s or self.policy.floor_s))
+        interval = self.policy.clamp(interval_s or self.policy.floor_s)
+        self.state.add((FeedSpec(url) for url in urls), interval)
         now = self.clock()
         return [
             url for url in urls if (record := self.state.get(url)) and record.next_poll_at <= now

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+from connectors.feedlist import DEFAULT_GROUP, FeedSpec
 from newsflow.seen import ItemKey
 
 FILE_NAME = "feedstate.sqlite"
@@ -20,6 +21,8 @@ FILE_NAME = "feedstate.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
     url TEXT PRIMARY KEY,
+    name TEXT,
+    feed_group TEXT NOT NULL DEFAULT 'default',
     etag TEXT,
     last_modified TEXT,
     body_hash TEXT,
@@ -52,6 +55,8 @@ class FeedRecord:
     """What is known about one feed between polls."""
 
     url: str
+    name: str | None = None
+    feed_group: str = DEFAULT_GROUP
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -125,13 +130,14 @@ class FeedState:
                 astuple(record),
             )
 
-    def add(self, urls: Iterable[str], interval_s: float) -> int:
+    def add(self, feeds: Iterable[FeedSpec], interval_s: float) -> int:
         """Register feeds not known yet (due at once); returns how many were new."""
         with self._db as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO feeds (url, interval_s) VALUES (?, ?)",
-                [(url, interval_s) for url in urls],
+                "INSERT OR IGNORE INTO feeds (url, name, feed_group, interval_s) "
+                "VALUES (?, ?, ?, ?)",
+                [(feed.url, feed.name, feed.group, interval_s) for feed in feeds],
             )
             return db.total_changes - before
 

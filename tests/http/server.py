@@ -25,7 +25,12 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>
 <item><guid>a</guid><link>http://example.com/a</link><title>A</title></item>
 </channel></rss>"""
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
-LATIN1_HTML = "<html><body><p>Café déjà vu – señor</p></body></html>".encode("cp1252")
+ACCENTED_TEXT = (
+    "Café déjà vu – señor Müller’s crème brûlée won the naïve jury’s prize at the façade "
+    "of the old théâtre, where the smörgåsbord was served."
+)
+ACCENTED_PAGE = f"<html><body><article><p>{ACCENTED_TEXT}</p></article></body></html>"
+LATIN1_HTML = ACCENTED_PAGE.encode("cp1252")
 
 
 @dataclass
@@ -151,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_mislabelled(self, query: dict[str, list[str]]) -> None:
         self._send(200, LATIN1_HTML, Content_Type="text/html; charset=utf-8")
+
+    def route_utf8_as_latin1(self, query: dict[str, list[str]]) -> None:
+        self._send(200, ACCENTED_PAGE.encode(), Content_Type="text/html; charset=ISO-8859-1")
 
     def route_pdf(self, query: dict[str, list[str]]) -> None:
         self._send(200, b"%PDF-1.4", Content_Type="application/pdf")

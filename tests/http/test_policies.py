@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.http.charset import effective_charset
 from connectors.http.headers import (
     content_type_refusal,
     parse_content_type,
@@ -133,3 +134,12 @@ def test_retry_after_holds_the_host_and_fails_fast_past_the_limit() -> None:
     with pytest.raises(HostBackingOff):
         limits.reserve("a.example")
     assert limits.reserve("b.example") == 0
+
+
+def test_effective_charset() -> None:
+    japanese = '<meta charset="shift_jis"><p>日本語のニュース</p>'.encode("shift_jis")
+    assert effective_charset(japanese, "utf-8") == "shift_jis"  # the page's meta wins
+    assert effective_charset("naïve".encode(), "ISO-8859-1") == "utf-8"
+    assert effective_charset(b"plain", "ISO-8859-1") == "iso8859-1"
+    assert effective_charset("naïve".encode(), "no-such-charset") == "utf-8"
+    assert effective_charset(b"anything", None) is None

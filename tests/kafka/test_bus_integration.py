@@ -16,24 +16,10 @@ from connectors.kafka.consumer import KafkaBusConsumer
 from connectors.kafka.offsets import group_lag, rewind_group
 from connectors.kafka.topics import ensure_topics
 from newsflow.bus import Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.config import KafkaSettings
 from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
 from schemas import Article, Story
 
 pytestmark = pytest.mark.integration
-
-
-def read_all(settings: KafkaSettings, topic: str, expected: int) -> list[Message]:
-    """Read `expected` messages from `topic` with a throwaway group (gives up after 60 s)."""
-    bus = KafkaBus(settings)
-    consumer = bus.consumer([topic], f"reader-{topic}")
-    messages: list[Message] = []
-    deadline = time.monotonic() + 60
-    while len(messages) < expected and time.monotonic() < deadline:
-        messages.extend(consumer.poll(100, 0.5))
-    consumer.close()
-    bus.close()
-    return messages
 
 
 def test_topics_are_created_once_with_the_configured_partitions(kafka_settings):
@@ -114,7 +100,7 @@ def test_articles_travel_through_every_topic(kafka_settings, article_factory):
 
 
 def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_stage_moves_on(
-    kafka_settings, article_factory
+    kafka_settings, article_factory, consume_messages
 ):
     topics = Topics.from_settings(kafka_settings)
     bus = KafkaBus(kafka_settings)
@@ -137,7 +123,7 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_stage_moves_on(
     run_stages([Stage("cluster", consumer, handler)], StopFlag(), until=lambda: bool(handled))
 
     assert handled == [good]
-    [dead] = read_all(kafka_settings, topics.dead_letter, 1)
+    [dead] = consume_messages(kafka_settings, [topics.dead_letter], "reader", 1, commit=False)
     assert dead.key == "bad"
     assert dead.value == b'{"id": "not hex", "title": 3}'
     assert dead.headers["dlq.source.topic"] == topics.extracted
@@ -206,7 +192,7 @@ def test_a_consumer_started_before_the_broker_waits_and_recovers(
     assert sorted(a.title for a in received) == ["Story 0", "Story 1", "Story 2"]
 
 
-def test_lag_and_rewind(kafka_settings, article_factory):
+def test_lag_and_rewind(kafka_settings, article_factory, consume_messages):
     topics = Topics.from_settings(kafka_settings)
     bus = KafkaBus(kafka_settings)
     group = group_name(kafka_settings, "index")
@@ -218,13 +204,7 @@ def test_lag_and_rewind(kafka_settings, article_factory):
         bus.flush()
     assert sum(row.lag for row in group_lag(kafka_settings, group, [topics.clustered])) == 6
 
-    consumer = bus.consumer([topics.clustered], group)
-    seen: list[Message] = []
-    deadline = time.monotonic() + 60
-    while len(seen) < 6 and time.monotonic() < deadline:
-        seen.extend(consumer.poll(10, 0.5))
-    consumer.commit(seen)
-    consumer.close()
+    assert len(consume_messages(kafka_settings, [topics.clustered], group, 6, commit=True)) == 6
     rows = group_lag(kafka_settings, group, [topics.clustered])
     assert sum(row.lag for row in rows) == 0
     assert sum(row.committed or 0 for row in rows) == 6

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from typer.testing import CliRunner
 
 from connectors.kafka import KafkaBus
 from connectors.kafka.client_config import group_name
-from newsflow.bus import Message, Topics, encode
+from newsflow.bus import Topics, encode
 from newsflow.cli import app
 from newsflow.config import KafkaSettings
 
@@ -30,7 +29,9 @@ def lag_rows(group: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.integration
-def test_status_shows_lag_and_reprocess_rewinds_it(kafka_settings, article_factory, monkeypatch):
+def test_status_shows_lag_and_reprocess_rewinds_it(
+    kafka_settings, article_factory, consume_messages, monkeypatch
+):
     use_settings(monkeypatch, kafka_settings)
     topics = Topics.from_settings(kafka_settings)
     bus = KafkaBus(kafka_settings)
@@ -40,14 +41,8 @@ def test_status_shows_lag_and_reprocess_rewinds_it(kafka_settings, article_facto
     group = group_name(kafka_settings, "cluster")
     assert sum(row["lag"] for row in lag_rows(group)) == 4
 
-    consumer = bus.consumer([topics.extracted], group)
-    seen: list[Message] = []
-    deadline = time.monotonic() + 60
-    while len(seen) < 4 and time.monotonic() < deadline:
-        seen.extend(consumer.poll(10, 0.5))
-    consumer.commit(seen)
-    consumer.close()
     bus.close()
+    assert len(consume_messages(kafka_settings, [topics.extracted], group, 4, commit=True)) == 4
     assert sum(row["lag"] for row in lag_rows(group)) == 0
 
     result = runner.invoke(app, ["reprocess", "--from-beginning"])

@@ -44,8 +44,9 @@ class KafkaBus:
                 f"within {settings.connect_timeout_ms} ms"
             ) from exc
         self._lock = threading.Lock()
-        self.stats = DeliveryStats()  # totals since start
+        self.stats = DeliveryStats()  # totals since start, `delivered` updated by `flush`
         self._pending_failures = DeliveryStats()  # since the last flush
+        self._queued = 0  # records sent since the last flush
 
     def publish(
         self, topic: str, key: str, value: bytes, headers: Mapping[str, str] | None = None
@@ -60,7 +61,7 @@ class KafkaBus:
             with self._lock:
                 self.stats.failed += 1
             raise BusUnavailable(f"cannot publish to {topic}: {exc}") from exc
-        future.add_callback(self._record_success)
+        self._queued += 1
         future.add_errback(self._record_failure)
 
     def flush(self) -> None:
@@ -72,6 +73,8 @@ class KafkaBus:
             raise DeliveryFailed(f"records still unacknowledged after {timeout_s:.0f}s") from exc
         with self._lock:
             failures, self._pending_failures = self._pending_failures, DeliveryStats()
+            self.stats.delivered += self._queued - failures.failed
+            self._queued = 0
         if failures.failed:
             raise DeliveryFailed(
                 f"{failures.failed} records were not delivered: {failures.first_error}"
@@ -88,13 +91,11 @@ class KafkaBus:
         finally:
             self._producer.close(timeout=5)
 
-    def _record_success(self, _metadata: object) -> None:
-        with self._lock:
-            self.stats.delivered += 1
-
     def _record_failure(self, error: BaseException) -> None:
         with self._lock:
             for stats in (self.stats, self._pending_failures):
                 stats.failed += 1
                 stats.first_error = stats.first_error or f"{type(error).__name__}: {error}"
-        log.warning("record not delivered: %s", error)
+            first_since_flush = self._pending_failures.failed == 1
+        if first_since_flush:  # one line per flush window, not one per record
+            log.warning("record not delivered (more may follow): %s", error)

@@ -64,6 +64,7 @@ class Stage:
     failed_batch: list[Message] = field(default_factory=list)
     consecutive_failures: int = 0
     retry_at: float = 0.0
+    reported_at: float = field(default_factory=time.monotonic)
 
 
 class StopFlag:
@@ -116,29 +117,40 @@ def run_stages(
     limits: BatchLimits | None = None,
     until: Callable[[], bool] | None = None,
     max_backoff_s: float = 30.0,
+    report_every_s: float = 60.0,
 ) -> None:
     """Run the stages round-robin until `stop` is set or `until()` is true; then close them.
 
-    Each turn gives one stage one batch: poll, handle, commit. Closing commits what was
-    processed and leaves the consumer groups.
+    Each turn gives one stage one batch: poll, handle, commit. Every `report_every_s` each
+    stage logs its counts and lag. Closing commits what was processed and leaves the groups.
     """
     limits = limits or BatchLimits()
     try:
         while not stop.is_set() and not (until is not None and until()):
             for stage in stages:
                 _turn(stage, stop, limits, max_backoff_s)
+                if time.monotonic() - stage.reported_at >= report_every_s:
+                    _report(stage)
                 if stop.is_set():
                     break
     finally:
         for stage in stages:
             stage.consumer.close()
-            log.info(
-                "stage %s stopped: %d messages in %d batches, %d handler failures",
-                stage.name,
-                stage.stats.messages,
-                stage.stats.batches,
-                stage.stats.handler_failures,
-            )
+            _report(stage, "stopped")
+
+
+def _report(stage: Stage, state: str = "running") -> None:
+    stats = stage.stats
+    log.info(
+        "stage %s %s: %d messages in %d batches, %d handler failures, lag %s",
+        stage.name,
+        state,
+        stats.messages,
+        stats.batches,
+        stats.handler_failures,
+        "unknown" if stats.lag is None else stats.lag,
+    )
+    stage.reported_at = time.monotonic()
 
 
 def _turn(stage: Stage, stop: StopFlag, limits: BatchLimits, max_backoff_s: float) -> None:

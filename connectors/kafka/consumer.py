@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -59,6 +60,8 @@ class KafkaBusConsumer:
         self._lock = threading.Lock()
         self._uncommitted: dict[PartitionKey, int] = {}
         self._lag: dict[PartitionKey, int] = {}
+        self._ends: dict[TopicPartition, int] = {}
+        self._ends_fetched_at = float("-inf")
         self._waiting_logged = False
 
     @property
@@ -151,11 +154,19 @@ class KafkaBusConsumer:
             return taken
 
     def _update_lag(self, consumer: KafkaConsumer) -> None:
+        """Lag per assigned partition: end offset (asked at most every second, else the
+        high-water mark of the last fetch) minus the position."""
+        assigned = consumer.assignment()
+        now = time.monotonic()
+        if now - self._ends_fetched_at >= 1.0 and assigned:
+            try:
+                self._ends = consumer.end_offsets(list(assigned), timeout_ms=1000)
+                self._ends_fetched_at = now
+            except KafkaError as exc:
+                log.debug("end offsets unavailable: %s", exc)
         lag: dict[PartitionKey, int] = {}
-        for tp in consumer.assignment():
-            end = consumer.highwater(tp)
-            if end is None:
-                continue
+        for tp in assigned:
+            end = max(consumer.highwater(tp) or 0, self._ends.get(tp, 0))
             try:
                 position = consumer.position(tp, timeout_ms=0)
             except KafkaError:

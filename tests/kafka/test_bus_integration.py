@@ -258,3 +258,40 @@ def test_a_failed_downstream_write_is_retried_before_anything_is_committed(
     assert set(stored) == {a.id for a in articles}
     rows = group_lag(kafka_settings, group, [topics.extracted])
     assert sum(row.committed or 0 for row in rows) == len(articles)
+
+
+def test_rewinding_a_group_with_a_live_member_is_refused(kafka_settings, article_factory):
+    topics = Topics.from_settings(kafka_settings)
+    bus = KafkaBus(kafka_settings)
+    bus.publish(topics.extracted, "a", encode(article_factory(1)))
+    bus.flush()
+    group = group_name(kafka_settings, "cluster")
+    member = bus.consumer([topics.extracted], group)
+    deadline = time.monotonic() + 60
+    while not member.poll(10, 0.5) and time.monotonic() < deadline:
+        pass  # until the member joined and got its partitions
+    try:
+        with pytest.raises(RuntimeError, match="stop its consumers first"):
+            rewind_group(kafka_settings, group, [topics.extracted])
+    finally:
+        member.close()
+        bus.close()
+
+
+def test_the_consumer_loop_exposes_its_lag(kafka_settings, article_factory):
+    topics = Topics.from_settings(kafka_settings)
+    bus = KafkaBus(kafka_settings)
+    for n in range(6):  # one record per request (Tansu end offsets, see docs/kafka.md)
+        bus.publish(topics.extracted, str(n), encode(article_factory(n)))
+        bus.flush()
+    stage = Stage("cluster", bus.consumer([topics.extracted], "cluster"), lambda batch: None)
+    run_stages(
+        [stage],
+        StopFlag(),
+        BatchLimits(max_records=2, max_wait_s=0.5),
+        until=lambda: stage.stats.batches == 1,
+    )
+    bus.close()
+    assert stage.stats.messages == 2
+    assert stage.stats.lag == 4
+    assert sum(stage.stats.lag_by_partition.values()) == 4

@@ -108,6 +108,20 @@ class FetchSettings(_Section):
         default_factory=list,
         description="CIDRs exempt from the private-address block, e.g. 127.0.0.0/8",
     )
+    per_host_concurrency: int = Field(default=2, gt=0, description="requests in flight per host")
+    per_host_rate: float = Field(
+        default=1.0, ge=0, description="request starts per second per host; 0 = no spacing"
+    )
+    max_retry_wait_s: float = Field(
+        default=30.0, ge=0, description="longest wait honoured for a host's Retry-After"
+    )
+    respect_robots: bool = Field(default=True, description="honour robots.txt for articles")
+    robots_ttl_s: float = Field(default=3600.0, gt=0, description="how long robots.txt is cached")
+    poll_floor_minutes: float = Field(default=5.0, gt=0, description="shortest feed interval")
+    poll_ceiling_minutes: float = Field(default=360.0, gt=0, description="longest feed interval")
+    dead_after_failures: int = Field(
+        default=10, gt=0, description="consecutive failures before a feed is marked dead"
+    )
 
     @field_validator("allowed_networks", mode="before")
     @classmethod
@@ -127,6 +141,65 @@ class ClusterSettings(_Section):
     file_section: ClassVar[str | None] = "cluster"
 
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
+    # Same event, different wording: TF-IDF over title and lead.
+    join_threshold: float = Field(
+        default=0.13, ge=0, le=1, description="least similarity for an article to join a story"
+    )
+    merge_threshold: float = Field(
+        default=0.6,
+        ge=0,
+        description="least similarity of an article to a second story that "
+        "makes the two stories one (above 1 disables merging)",
+    )
+    member_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="share of the best single member in the story "
+        "similarity; the rest is the centroid (0 = centroid only, 1 = single link)",
+    )
+    same_source_factor: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="similarity factor for a story that already has an "
+        "article from the same outlet (outlets rarely write one event up twice)",
+    )
+    lead_tokens: int = Field(default=80, gt=0, description="words of the text read as the lead")
+    title_weight: float = Field(
+        default=2.0, gt=0, description="count of a title word vs a lead word"
+    )
+    name_boost: float = Field(
+        default=1.3, gt=0, description="weight factor of names, numbers and acronyms"
+    )
+    idf_prior_documents: float = Field(
+        default=100.0,
+        ge=0,
+        description="pseudo-documents smoothing the inverse document "
+        "frequencies while the window is nearly empty",
+    )
+    vector_terms: int = Field(default=40, gt=0, description="heaviest terms kept per article")
+    query_terms: int = Field(
+        default=12, gt=0, description="heaviest article terms used to look up candidate stories"
+    )
+    max_posting: int = Field(
+        default=2000, gt=0, description="terms indexed under more stories are not looked up"
+    )
+    max_candidates: int = Field(default=20, gt=0, description="stories scored per article")
+    decay_grace_hours: float = Field(
+        default=24.0, ge=0, description="time gap to a story that costs no similarity"
+    )
+    decay_half_life_hours: float = Field(
+        default=48.0, gt=0, description="beyond the grace period, similarity halves every ..."
+    )
+    # Near-duplicates: MinHash LSH over word shingles of the text.
+    duplicate_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="least estimated shingle Jaccard of a near-copy"
+    )
+    shingle_size: int = Field(default=5, gt=0, description="words per shingle")
+    shingle_tokens: int = Field(default=400, gt=0, description="words of the text shingled")
+    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (signature = bands x rows)")
+    lsh_rows: int = Field(default=3, gt=0, description="signature values per LSH band")
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------

@@ -4,6 +4,7 @@ from newsflow.cli import (  # noqa: F401
     config_cmd,
     feeds_cmd,
     ingest_cmd,
+    kafka_cmd,
     read_cmd,
 )
 from newsflow.cli.app import app

@@ -12,7 +12,7 @@ import os
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
@@ -107,6 +107,20 @@ class FetchSettings(_Section):
     allowed_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="CIDRs exempt from the private-address block, e.g. 127.0.0.0/8",
+    )
+    per_host_concurrency: int = Field(default=2, gt=0, description="requests in flight per host")
+    per_host_rate: float = Field(
+        default=1.0, ge=0, description="request starts per second per host; 0 = no spacing"
+    )
+    max_retry_wait_s: float = Field(
+        default=30.0, ge=0, description="longest wait honoured for a host's Retry-After"
+    )
+    respect_robots: bool = Field(default=True, description="honour robots.txt for articles")
+    robots_ttl_s: float = Field(default=3600.0, gt=0, description="how long robots.txt is cached")
+    poll_floor_minutes: float = Field(default=5.0, gt=0, description="shortest feed interval")
+    poll_ceiling_minutes: float = Field(default=360.0, gt=0, description="longest feed interval")
+    dead_after_failures: int = Field(
+        default=10, gt=0, description="consecutive failures before a feed is marked dead"
     )
 
     @field_validator("allowed_networks", mode="before")
@@ -207,7 +221,41 @@ class KafkaSettings(_Section):
     topic_clustered: str = "newsflow.articles.clustered"
     topic_stories: str = "newsflow.stories"
     topic_dead_letter: str = "newsflow.dead-letter"
+    # Topics are created on start-up when missing.
+    partitions: int = Field(default=6, gt=0, description="partitions of each created topic")
+    replication_factor: int = Field(
+        default=-1, ge=-1, description="replicas of each created topic; -1 = broker default"
+    )
+    create_topics: bool = Field(default=True, description="create missing topics on start-up")
+    client_id: str = "newsflow"
+    group_prefix: str = Field(default="newsflow", description="consumer group = prefix.stage")
+    # Producer: acks=all always; retries are bounded by delivery_timeout_ms.
+    linger_ms: int = Field(default=20, ge=0)
+    batch_size: int = Field(default=256 * 1024, gt=0, description="bytes per partition batch")
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = "gzip"
+    retry_backoff_ms: int = Field(default=200, ge=0)
+    delivery_timeout_ms: int = Field(default=120_000, gt=0, description="give up on a record")
+    request_timeout_ms: int = Field(default=30_000, gt=0)
+    connect_timeout_ms: int = Field(
+        default=30_000, gt=0, description="how long a producer waits for the first broker"
+    )
+    # Consumers: manual commits after the downstream write; batches bounded by count and time.
+    batch_max_records: int = Field(default=500, gt=0)
+    batch_max_wait_ms: int = Field(default=1_000, ge=0)
+    session_timeout_ms: int = Field(default=45_000, gt=0)
+    heartbeat_interval_ms: int = Field(default=3_000, gt=0)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    reconnect_backoff_max_ms: int = Field(default=10_000, gt=0)
+    # Security, passed through to kafka-python.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
 
 
 # --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------

@@ -151,13 +151,6 @@ class ClusterSettings(_Section):
         description="least similarity of an article to a second story that "
         "makes the two stories one (above 1 disables merging)",
     )
-    member_weight: float = Field(
-        default=0.5,
-        ge=0,
-        le=1,
-        description="share of the best single member in the story "
-        "similarity; the rest is the centroid (0 = centroid only, 1 = single link)",
-    )
     same_source_factor: float = Field(
         default=0.3,
         ge=0,
@@ -183,9 +176,9 @@ class ClusterSettings(_Section):
         default=12, gt=0, description="heaviest article terms used to look up candidate stories"
     )
     max_posting: int = Field(
-        default=2000, gt=0, description="terms indexed under more stories are not looked up"
+        default=300, gt=0, description="terms indexed under more stories are not looked up"
     )
-    max_candidates: int = Field(default=20, gt=0, description="stories scored per article")
+    max_candidates: int = Field(default=10, gt=0, description="stories scored per article")
     decay_grace_hours: float = Field(
         default=24.0, ge=0, description="time gap to a story that costs no similarity"
     )

@@ -8,16 +8,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled
+from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
 from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, weigh
 from newsflow.config import ClusterSettings
-from newsflow.text import content_hash, normalize_for_hash
 from newsflow.urls import stable_id
 
 
@@ -32,7 +29,6 @@ class Member:
     duplicate_of: str | None
     content_hash: str | None
     terms: tuple[str, ...]
-    vector: Vector
     shingled: Shingled | None
 
 
@@ -80,7 +76,7 @@ class StoryClusterer:
         when = self._time_of(doc)
         self._expire()
         number = self._take_number()
-        text_hash = content_hash(doc.text) if normalize_for_hash(doc.text) else None
+        text_hash = exact_key(doc.text)
         shingled = self._hasher.shingle(word_tokens(doc.text, self.settings.shingle_tokens))
         original = self._original_of(text_hash, shingled)
         merged: tuple[Story, ...] = ()
@@ -94,7 +90,6 @@ class StoryClusterer:
                 original.duplicate_of or original.id,
                 text_hash,
                 (),
-                {},
                 shingled,
             )
         else:
@@ -114,7 +109,6 @@ class StoryClusterer:
                 None,
                 text_hash,
                 tuple(terms.counts),
-                vector,
                 shingled,
             )
             self._index.add_vector(story, vector)
@@ -181,15 +175,11 @@ class StoryClusterer:
         settings = self.settings
         scored: list[tuple[float, int]] = []
         for candidate in self._index.candidates(
-            vector,
-            self._stories,
-            settings.query_terms,
-            settings.max_posting,
-            settings.max_candidates,
+            vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, when, doc.source, self._stories[candidate])
+            score = self._similarity(vector, when, doc.source, candidate)
             if score >= settings.join_threshold:
-                scored.append((score, candidate))
+                scored.append((score, candidate.number))
         if not scored:
             return self._open_story(number, doc, when), ()
         scored.sort(key=lambda item: (-item[0], item[1]))
@@ -202,14 +192,10 @@ class StoryClusterer:
         return survivor, absorbed
 
     def _similarity(self, vector: Vector, when: float, source: str | None, story: Story) -> float:
+        """Cosine to the story's centroid, lowered for an outlet already in the story and for
+        a time gap beyond the grace period."""
         settings = self.settings
-        centroid = dot(vector, story.centroid) / story.norm if story.norm else 0.0
-        best_member = 0.0
-        if settings.member_weight > 0:
-            best_member = max(
-                (dot(vector, self._members[n].vector) for n in story.members), default=0.0
-            )
-        score = (1.0 - settings.member_weight) * centroid + settings.member_weight * best_member
+        score = dot(vector, story.centroid) / story.norm if story.norm else 0.0
         if source is not None and source in story.sources:
             score *= settings.same_source_factor
         late = story.gap_hours(when) - settings.decay_grace_hours
@@ -285,7 +271,6 @@ class StoryClusterer:
             "members": [
                 {
                     **asdict(member),
-                    "vector": list(member.vector.items()),
                     "shingled": None
                     if member.shingled is None
                     else [member.shingled.size, member.shingled.signature.tolist()],
@@ -322,10 +307,9 @@ class StoryClusterer:
                 **{
                     **record,
                     "terms": tuple(record["terms"]),
-                    "vector": dict(record["vector"]),
                     "shingled": None
                     if shingled is None
-                    else Shingled(np.array(shingled[1], np.uint32), shingled[0]),
+                    else self._hasher.restore(shingled[1], shingled[0]),
                 }
             )
             self._remember(member)

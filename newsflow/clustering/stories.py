@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 
 from newsflow.clustering.model import StoryState
 from newsflow.clustering.vectors import Vector
@@ -61,7 +63,7 @@ class StoryIndex:
     """Inverted index from centroid terms to open stories, with summed (unnormalised) centroids."""
 
     def __init__(self) -> None:
-        self.postings: dict[str, dict[int, None]] = {}
+        self.postings: dict[str, dict[int, Story]] = {}
 
     def add_vector(self, story: Story, vector: Vector) -> None:
         """Add a member's vector to the story's centroid and index its new terms."""
@@ -71,7 +73,7 @@ class StoryIndex:
             old = centroid.get(term)
             if old is None:
                 centroid[term] = weight
-                self.postings.setdefault(term, {})[story.number] = None
+                self.postings.setdefault(term, {})[story.number] = story
                 square += weight * weight
             else:
                 centroid[term] = old + weight
@@ -81,7 +83,7 @@ class StoryIndex:
     def index_terms(self, story: Story) -> None:
         """Index every centroid term of a story restored with its centroid."""
         for term in story.centroid:
-            self.postings.setdefault(term, {})[story.number] = None
+            self.postings.setdefault(term, {})[story.number] = story
 
     def drop(self, story: Story) -> None:
         """Remove every posting of the story (it expired or was merged away)."""
@@ -92,26 +94,20 @@ class StoryIndex:
                 del self.postings[term]
 
     def candidates(
-        self,
-        vector: Vector,
-        stories: dict[int, Story],
-        query_terms: int,
-        max_posting: int,
-        limit: int,
-    ) -> list[int]:
-        """Up to `limit` stories sharing one of the `query_terms` heaviest terms of `vector`
-        (terms indexed under more than `max_posting` stories are too common to ask), ranked by
-        the part of the cosine those terms explain."""
-        partial: dict[int, float] = {}
-        for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[
-            :query_terms
-        ]:
+        self, vector: Vector, query_terms: int, max_posting: int, limit: int
+    ) -> list[Story]:
+        """Up to `limit` stories sharing one of the first `query_terms` terms of `vector`
+        (heaviest first; terms indexed under more than `max_posting` stories are too common to
+        ask), ranked by the summed weight of the terms they share; ties go to older stories."""
+        shared: dict[int, float] = {}
+        found: dict[int, Story] = {}
+        for term, weight in islice(vector.items(), query_terms):
             posting = self.postings.get(term)
             if posting is None or len(posting) > max_posting:
                 continue
+            get = shared.get
             for number in posting:
-                story = stories[number]
-                share = weight * story.centroid[term] / story.norm
-                partial[number] = partial.get(number, 0.0) + share
-        ranked = sorted(partial.items(), key=lambda item: (-item[1], item[0]))
-        return [number for number, _ in ranked[:limit]]
+                shared[number] = get(number, 0.0) + weight
+            found.update(posting)
+        best = heapq.nsmallest(limit, shared.items(), key=lambda item: (-item[1], item[0]))
+        return [found[number] for number, _ in best]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import repeat
+from operator import mul
 
 from newsflow.clustering.tokens import Terms
 
@@ -47,7 +49,8 @@ class DocumentFrequencies:
 
 
 def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, size: int) -> Vector:
-    """The unit-length vector of the `size` heaviest terms: sublinear tf x idf, names boosted."""
+    """The unit-length vector of the `size` heaviest terms, heaviest first: sublinear tf x idf,
+    names boosted."""
     weights: list[tuple[float, str]] = []
     for term, count in terms.counts.items():
         weight = (1.0 + math.log(count)) if count >= 1.0 else count
@@ -61,8 +64,7 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     return {term: weight / norm for weight, term in kept}
 
 
-def dot(first: Vector, second: Vector) -> float:
-    """Dot product of two sparse vectors."""
-    if len(first) > len(second):
-        first, second = second, first
-    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
+def dot(vector: Vector, other: Vector) -> float:
+    """Dot product of two sparse vectors, iterating over the first (give the shorter first)."""
+    found = map(other.get, vector.keys(), repeat(0.0, len(vector)))
+    return sum(map(mul, vector.values(), found))

@@ -143,7 +143,7 @@ class ClusterSettings(_Section):
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
     # Same event, different wording: TF-IDF over title and lead.
     join_threshold: float = Field(
-        default=0.13, ge=0, le=1, description="least similarity for an article to join a story"
+        default=0.15, ge=0, le=1, description="least similarity for an article to join a story"
     )
     merge_threshold: float = Field(
         default=0.6,
@@ -163,7 +163,7 @@ class ClusterSettings(_Section):
         default=2.0, gt=0, description="count of a title word vs a lead word"
     )
     name_boost: float = Field(
-        default=1.3, gt=0, description="weight factor of names, numbers and acronyms"
+        default=1.15, gt=0, description="weight factor of names, numbers and acronyms"
     )
     idf_prior_documents: float = Field(
         default=100.0,
@@ -171,7 +171,7 @@ class ClusterSettings(_Section):
         description="pseudo-documents smoothing the inverse document "
         "frequencies while the window is nearly empty",
     )
-    vector_terms: int = Field(default=40, gt=0, description="heaviest terms kept per article")
+    vector_terms: int = Field(default=60, gt=0, description="heaviest terms kept per article")
     query_terms: int = Field(
         default=12, gt=0, description="heaviest article terms used to look up candidate stories"
     )

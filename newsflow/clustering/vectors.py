@@ -67,4 +67,5 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
 def dot(vector: Vector, other: Vector) -> float:
     """Dot product of two sparse vectors, iterating over the first (give the shorter first)."""
     found = map(other.get, vector.keys(), repeat(0.0, len(vector)))
-    return sum(map(mul, vector.values(), found))
+    total: float = sum(map(mul, vector.values(), found))
+    return total

@@ -177,9 +177,9 @@ class StoryClusterer:
         for candidate in self._index.candidates(
             vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, when, doc.source, candidate)
+            score = self._similarity(vector, when, doc.source, self._stories[candidate])
             if score >= settings.join_threshold:
-                scored.append((score, candidate.number))
+                scored.append((score, candidate))
         if not scored:
             return self._open_story(number, doc, when), ()
         scored.sort(key=lambda item: (-item[0], item[1]))

@@ -103,7 +103,7 @@ class MinHasher:
         permuted = _mix(shingles)[:, None] * self._multipliers + self._offsets
         top_bits: npt.NDArray[np.uint64] = permuted >> np.uint64(32)
         signature = top_bits.min(axis=0).astype(np.uint32)
-        return Shingled(signature, len(np.unique(shingles)), self.band_keys(signature))
+        return Shingled(signature, len(set(shingles.tolist())), self.band_keys(signature))
 
     def restore(self, values: list[int], size: int) -> Shingled:
         """The `Shingled` of a saved signature and shingle count."""

@@ -63,7 +63,7 @@ class StoryIndex:
     """Inverted index from centroid terms to open stories, with summed (unnormalised) centroids."""
 
     def __init__(self) -> None:
-        self.postings: dict[str, dict[int, Story]] = {}
+        self.postings: dict[str, dict[int, None]] = {}
 
     def add_vector(self, story: Story, vector: Vector) -> None:
         """Add a member's vector to the story's centroid and index its new terms."""
@@ -73,7 +73,7 @@ class StoryIndex:
             old = centroid.get(term)
             if old is None:
                 centroid[term] = weight
-                self.postings.setdefault(term, {})[story.number] = story
+                self.postings.setdefault(term, {})[story.number] = None
                 square += weight * weight
             else:
                 centroid[term] = old + weight
@@ -83,7 +83,7 @@ class StoryIndex:
     def index_terms(self, story: Story) -> None:
         """Index every centroid term of a story restored with its centroid."""
         for term in story.centroid:
-            self.postings.setdefault(term, {})[story.number] = story
+            self.postings.setdefault(term, {})[story.number] = None
 
     def drop(self, story: Story) -> None:
         """Remove every posting of the story (it expired or was merged away)."""
@@ -95,12 +95,11 @@ class StoryIndex:
 
     def candidates(
         self, vector: Vector, query_terms: int, max_posting: int, limit: int
-    ) -> list[Story]:
-        """Up to `limit` stories sharing one of the first `query_terms` terms of `vector`
+    ) -> list[int]:
+        """Up to `limit` story numbers sharing one of the first `query_terms` terms of `vector`
         (heaviest first; terms indexed under more than `max_posting` stories are too common to
         ask), ranked by the summed weight of the terms they share; ties go to older stories."""
         shared: dict[int, float] = {}
-        found: dict[int, Story] = {}
         for term, weight in islice(vector.items(), query_terms):
             posting = self.postings.get(term)
             if posting is None or len(posting) > max_posting:
@@ -108,6 +107,9 @@ class StoryIndex:
             get = shared.get
             for number in posting:
                 shared[number] = get(number, 0.0) + weight
-            found.update(posting)
-        best = heapq.nsmallest(limit, shared.items(), key=lambda item: (-item[1], item[0]))
-        return [found[number] for number, _ in best]
+        best = heapq.nsmallest(limit, shared.items(), key=_heaviest_then_oldest)
+        return [number for number, _ in best]
+
+
+def _heaviest_then_oldest(item: tuple[int, float]) -> tuple[float, int]:
+    return -item[1], item[0]

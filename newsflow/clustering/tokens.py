@@ -92,5 +92,5 @@ def extract_terms(
 
 def word_tokens(text: str, limit: int) -> list[str]:
     """The first `limit` case-folded words of `text`, for shingling."""
-    words: list[str] = _WORD.findall(text[: limit * 16].casefold())
+    words: list[str] = _WORD.findall(text[: limit * 10].casefold())
     return words[:limit]

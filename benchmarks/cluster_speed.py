@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import re
 import sys
@@ -30,7 +31,32 @@ from newsflow.config import ClusterSettings
 from newsflow.text import content_hash
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_SYLLABLES = "ka lo mi ne ru sa te vo zi da fe gu hi jo pe qu ri so tu wa xe yo ba co".split()
+_SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ne",
+    "ru",
+    "sa",
+    "te",
+    "vo",
+    "zi",
+    "da",
+    "fe",
+    "gu",
+    "hi",
+    "jo",
+    "pe",
+    "qu",
+    "ri",
+    "so",
+    "tu",
+    "wa",
+    "xe",
+    "yo",
+    "ba",
+    "co",
+]
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -72,8 +98,6 @@ def synthesise(count: int, window_hours: float, window: int, seed: int = 7) -> l
 def resident_bytes() -> int:
     """Resident set size of this process (Linux /proc)."""
     fields = Path("/proc/self/statm").read_text().split()
-    import os
-
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
@@ -120,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
         f"clusterer, full window {steady_rate:9,.0f} articles/s "
         f"(target >= 2,000; {steady_rate / dedup:.3f} x exact-hash dedup)"
     )
-    print(f"resident memory       {per_100k / 2**20:10,.0f} MiB per 100,000 articles in window "
-          "(target < 1,024)")
+    print(
+        f"resident memory       {per_100k / 2**20:10,.0f} MiB per 100,000 articles in window "
+        "(target < 1,024)"
+    )
     return 0
 
 

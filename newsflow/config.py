@@ -158,6 +158,18 @@ class ClusterSettings(_Section):
         description="similarity factor for a story that already has an "
         "article from the same outlet (outlets rarely write one event up twice)",
     )
+    key_names: int = Field(
+        default=3,
+        ge=0,
+        description="heaviest name-like terms of an article that a story "
+        "should share (0 disables the check)",
+    )
+    name_miss_factor: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="similarity factor for a story sharing none of the article's key names",
+    )
     lead_tokens: int = Field(default=80, gt=0, description="words of the text read as the lead")
     title_weight: float = Field(
         default=2.0, gt=0, description="count of a title word vs a lead word"
@@ -187,7 +199,7 @@ class ClusterSettings(_Section):
     )
     # Near-duplicates: MinHash LSH over word shingles of the text.
     duplicate_threshold: float = Field(
-        default=0.7,
+        default=0.5,
         ge=0,
         le=1,
         description="least estimated share of the shorter text's "

@@ -13,7 +13,7 @@ from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
-from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, weigh
+from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
 
@@ -100,7 +100,8 @@ class StoryClusterer:
             vector = weigh(terms, self._frequencies, settings.name_boost, settings.vector_terms)
             if terms.counts:
                 self._frequencies.add(terms.counts)
-            story, merged = self._place(number, doc, vector, when)
+            names = key_names(vector, terms.names, settings.key_names)
+            story, merged = self._place(number, doc, vector, names, when)
             member = Member(
                 number,
                 doc.id,
@@ -112,6 +113,7 @@ class StoryClusterer:
                 shingled,
             )
             self._index.add_vector(story, vector)
+            story.names |= names
         story.members.append(member.number)
         self._remember(member)
         story.touch(when, doc.source, doc.language)
@@ -169,7 +171,7 @@ class StoryClusterer:
         return None if match is None else self._members[match]
 
     def _place(
-        self, number: int, doc: Document, vector: Vector, when: float
+        self, number: int, doc: Document, vector: Vector, names: frozenset[str], when: float
     ) -> tuple[Story, tuple[Story, ...]]:
         """The story `doc` joins (new if none is close enough) and the stories merged into it."""
         settings = self.settings
@@ -177,7 +179,7 @@ class StoryClusterer:
         for candidate in self._index.candidates(
             vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, when, doc.source, self._stories[candidate])
+            score = self._similarity(vector, names, when, doc.source, self._stories[candidate])
             if score >= settings.join_threshold:
                 scored.append((score, candidate))
         if not scored:
@@ -191,11 +193,16 @@ class StoryClusterer:
         absorbed = tuple(self._merge(survivor, self._stories[n]) for n in mergeable[1:])
         return survivor, absorbed
 
-    def _similarity(self, vector: Vector, when: float, source: str | None, story: Story) -> float:
-        """Cosine to the story's centroid, lowered for an outlet already in the story and for
-        a time gap beyond the grace period."""
+    def _similarity(
+        self, vector: Vector, names: frozenset[str], when: float, source: str | None, story: Story
+    ) -> float:
+        """Cosine to the story's centroid, lowered when the story has none of the article's
+        key names, for an outlet already in the story, and for a time gap beyond the grace
+        period."""
         settings = self.settings
         score = dot(vector, story.centroid) / story.norm if story.norm else 0.0
+        if names and names.isdisjoint(story.names):
+            score *= settings.name_miss_factor
         if source is not None and source in story.sources:
             score *= settings.same_source_factor
         late = story.gap_hours(when) - settings.decay_grace_hours
@@ -225,6 +232,7 @@ class StoryClusterer:
         survivor.first_seen = min(survivor.first_seen, absorbed.first_seen)
         survivor.last_seen = max(survivor.last_seen, absorbed.last_seen)
         survivor.sources |= absorbed.sources
+        survivor.names |= absorbed.names
         survivor.languages |= absorbed.languages
         survivor.merged_from.extend([absorbed.id, *absorbed.merged_from])
         if not survivor.headline:
@@ -264,6 +272,7 @@ class StoryClusterer:
                     **asdict(story),
                     "sources": sorted(story.sources),
                     "languages": sorted(story.languages),
+                    "names": sorted(story.names),
                     "centroid": list(story.centroid.items()),
                 }
                 for story in self._stories.values()
@@ -294,6 +303,7 @@ class StoryClusterer:
                     **record,
                     "sources": set(record["sources"]),
                     "languages": set(record["languages"]),
+                    "names": set(record["names"]),
                     "centroid": dict(record["centroid"]),
                 }
             )

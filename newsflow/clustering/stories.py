@@ -26,6 +26,7 @@ class Story:
     languages: set[str] = field(default_factory=set)
     merged_from: list[str] = field(default_factory=list)
     centroid: Vector = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
     norm: float = 0.0
     members: list[int] = field(default_factory=list)
 

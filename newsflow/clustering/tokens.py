@@ -44,7 +44,10 @@ def _expand(token: str) -> list[str]:
     """A compound and its parts: "deepseek-r1" -> ["deepseek-r1", "deepseek", "r1"]."""
     if "-" not in token and "." not in token:
         return [token]
-    parts = [part for part in _JOINERS.split(token) if len(part) > 1 or part.isdigit()]
+    pieces = _JOINERS.split(token)
+    if all(piece.isdigit() for piece in pieces):
+        return [token]  # a number ("6.1", "2024-25"): its pieces are other numbers
+    parts = [part for part in pieces if len(part) > 1 or part.isdigit()]
     return [token, *parts]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import islice, repeat
 from operator import mul
 
 from newsflow.clustering.tokens import Terms
@@ -61,6 +61,11 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     kept = ranked[:size]
     norm = math.sqrt(sum(weight * weight for weight, _ in kept)) or 1.0
     return {term: -weight / norm for weight, term in kept}
+
+
+def key_names(vector: Vector, names: frozenset[str], count: int) -> frozenset[str]:
+    """The `count` heaviest name-like terms of `vector`: who and where the article is about."""
+    return frozenset(islice((term for term in vector if term in names), count))
 
 
 def dot(vector: Vector, other: Vector) -> float:

@@ -188,3 +188,26 @@ def test_articles_without_a_time_take_the_latest_time_seen(settings: ClusterSett
     clusterer.add(_doc("b", "Second", "A second article, about tractors.", 5))
     later = clusterer.add(Document("c", "Third", "A third article, on quantum dots."))
     assert later.story.first_seen == T0 + timedelta(hours=5)
+
+
+def test_the_key_name_check_separates_same_offence_different_players(
+    settings: ClusterSettings,
+) -> None:
+    first = _doc(
+        "a",
+        "Cowboys linebacker Marcus Hale arrested on DUI charge",
+        "Dallas Cowboys linebacker Marcus Hale was arrested early Sunday in Frisco, Texas, on "
+        "suspicion of driving while intoxicated, police said. Hale, 26, was released on bond.",
+        source="one",
+    )
+    second = _doc(
+        "b",
+        "Ravens receiver Tyrell Dunn arrested for DUI",
+        "Baltimore Ravens wide receiver Tyrell Dunn was arrested Saturday night in Owings "
+        "Mills, Maryland, on suspicion of driving under the influence, police said.",
+        1,
+        source="two",
+    )
+    checking = settings.model_copy(update={"name_miss_factor": 0.3})
+    clusterer = StoryClusterer(checking)
+    assert clusterer.add(first).story_id != clusterer.add(second).story_id

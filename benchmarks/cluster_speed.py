@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.cluster_data import SAME_STORY, read_labelled
+from benchmarks.cluster_data import SAME_STORY, read_labelled, syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.config import ClusterSettings
 from newsflow.text import content_hash
@@ -65,33 +65,44 @@ def _name(rng: random.Random) -> str:
 
 
 def synthesise(count: int, window_hours: float, window: int, seed: int = 7) -> list[Document]:
-    """`count` articles in stories of one to six, ~300 words each, `window` per window."""
+    """`count` articles, `window` per window: stories of one to six articles, ~300 words each.
+
+    An article of a story has the story's base text (a dataset article), a sentence naming the
+    story's made-up people and ten filler sentences of other articles with their words shuffled
+    (same vocabulary, no shared shingles); about one in eight is a syndicated copy of an earlier
+    article of its story instead."""
     rows = [
         row.doc
         for name in ("allsides_train.jsonl", "allsides_val.jsonl")
         for row in read_labelled(SAME_STORY / name)
     ]
-    sentences = [s for doc in rows for s in _SENTENCE.split(doc.text) if len(s) > 40]
+    sentences = [s.split() for doc in rows for s in _SENTENCE.split(doc.text) if len(s) > 40]
     rng = random.Random(seed)
     spacing = timedelta(hours=window_hours) / window
     documents: list[Document] = []
     while len(documents) < count:
         base = rng.choice(rows)
         names = f"{_name(rng)} {_name(rng)}", _name(rng)
-        story_sentences = [*_SENTENCE.split(base.text), *rng.sample(sentences, 8)]
+        story: list[Document] = []
         for _ in range(rng.randint(1, 6)):
-            picked = rng.sample(story_sentences, k=min(len(story_sentences), 10))
-            picked.insert(rng.randrange(len(picked)), f"{names[0]} told {names[1]} on Monday.")
             number = len(documents)
-            documents.append(
-                Document(
+            if story and rng.random() < 0.125:
+                copy = syndicated_copy(rng.choice(story), seed=number)
+                article = replace(copy, id=f"synthetic-{number}")
+            else:
+                filler = [
+                    " ".join(rng.sample(words, len(words))) for words in rng.sample(sentences, 10)
+                ]
+                parts = [base.text, f"{names[0]} told {names[1]} on Monday.", *filler]
+                article = Document(
                     id=f"synthetic-{number}",
                     title=f"{names[0]}: {base.title}",
-                    text=" ".join([*picked, *rng.sample(sentences, 4)]),
-                    published_at=T0 + spacing * number,
+                    text=" ".join(parts),
                     source=f"outlet-{rng.randrange(200)}",
                 )
-            )
+            article = replace(article, published_at=T0 + spacing * number)
+            story.append(article)
+            documents.append(article)
     return documents[:count]
 
 

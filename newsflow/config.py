@@ -206,7 +206,7 @@ class ClusterSettings(_Section):
         "shingles found in the other text for a near-copy",
     )
     shingle_size: int = Field(default=5, gt=0, description="words per shingle")
-    shingle_tokens: int = Field(default=400, gt=0, description="words of the text shingled")
+    shingle_tokens: int = Field(default=200, gt=0, description="words of the text shingled")
     minhash_permutations: int = Field(default=64, gt=0, description="MinHash signature length")
     lsh_bands: int = Field(default=20, gt=0, description="LSH bands (bands x rows <= signature)")
     lsh_rows: int = Field(default=2, gt=0, description="signature values per LSH band")

@@ -18,7 +18,7 @@ from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """What the window keeps of one article."""
 

@@ -12,7 +12,7 @@ from newsflow.clustering.model import StoryState
 from newsflow.clustering.vectors import Vector
 
 
-@dataclass
+@dataclass(slots=True)
 class Story:
     """The mutable record of one open story; times are POSIX seconds."""
 
@@ -108,7 +108,10 @@ class StoryIndex:
             get = shared.get
             for number in posting:
                 shared[number] = get(number, 0.0) + weight
-        best = heapq.nsmallest(limit, shared.items(), key=_heaviest_then_oldest)
+        if len(shared) > limit:
+            cut = heapq.nlargest(limit, shared.values())[-1]
+            shared = {number: weight for number, weight in shared.items() if weight >= cut}
+        best = sorted(shared.items(), key=_heaviest_then_oldest)[:limit]
         return [number for number, _ in best]
 
 

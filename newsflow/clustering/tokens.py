@@ -71,13 +71,13 @@ def extract_terms(
 
     counts: dict[str, float] = {}
     names: set[str] = set()
-    sentence_start = True
-    for (after_end, word), folded in zip(lead, folded_lead, strict=True):
+    for position, ((after_end, word), folded) in enumerate(zip(lead, folded_lead, strict=True)):
+        if folded in stop:
+            continue
         shape = _shape(word)
         name_like = shape == _NAME_SHAPED or (
-            shape == _CAPITALISED and not (after_end or sentence_start)
+            shape == _CAPITALISED and not (after_end or position == 0)
         )
-        sentence_start = False
         for term in _expand(folded):
             if _keep(term, stop):
                 counts[term] = counts.get(term, 0.0) + 1.0

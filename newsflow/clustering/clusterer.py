@@ -35,8 +35,8 @@ class Member:
 class StoryClusterer:
     """Assigns each incoming document to a story, online and deterministically.
 
-    A document that copies an earlier one (same normalised text, or estimated shingle Jaccard
-    at least `duplicate_threshold`) joins that document's story and names it in
+    A document that copies an earlier one (same normalised text, or estimated shingle
+    containment at least `duplicate_threshold`) joins that document's story and names it in
     `duplicate_of`. Any other document joins the most similar open story when the similarity
     reaches `join_threshold`, else opens a new story; other stories it matches at
     `merge_threshold` are merged into the oldest of them. Documents without `published_at`
@@ -82,16 +82,8 @@ class StoryClusterer:
         merged: tuple[Story, ...] = ()
         if original is not None:
             story = self._stories[original.story]
-            member = Member(
-                number,
-                doc.id,
-                story.number,
-                when,
-                original.duplicate_of or original.id,
-                text_hash,
-                (),
-                shingled,
-            )
+            copied = original.duplicate_of or original.id
+            member = Member(number, doc.id, story.number, when, copied, text_hash, (), shingled)
         else:
             settings = self.settings
             terms = extract_terms(
@@ -102,16 +94,8 @@ class StoryClusterer:
                 self._frequencies.add(terms.counts)
             names = key_names(vector, terms.names, settings.key_names)
             story, merged = self._place(number, doc, vector, names, when)
-            member = Member(
-                number,
-                doc.id,
-                story.number,
-                when,
-                None,
-                text_hash,
-                tuple(terms.counts),
-                shingled,
-            )
+            words = tuple(terms.counts)
+            member = Member(number, doc.id, story.number, when, None, text_hash, words, shingled)
             self._index.add_vector(story, vector)
             story.names |= names
         story.members.append(member.number)

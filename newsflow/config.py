@@ -188,7 +188,7 @@ class ClusterSettings(_Section):
         default=12, gt=0, description="heaviest article terms used to look up candidate stories"
     )
     max_posting: int = Field(
-        default=300, gt=0, description="terms indexed under more stories are not looked up"
+        default=100, gt=0, description="terms indexed under more stories are not looked up"
     )
     max_candidates: int = Field(default=10, gt=0, description="stories scored per article")
     decay_grace_hours: float = Field(

@@ -51,7 +51,7 @@ def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> in
         TimeRemainingColumn(),
     )
     with (
-        source.open(encoding="utf-8") as handle,
+        source.open(encoding="utf-8-sig") as handle,
         Progress(*columns, console=console, transient=True) as progress,
     ):
         task = progress.add_task("cluster", total=source.stat().st_size)

@@ -144,9 +144,6 @@ class NearDuplicateIndex:
         self._buckets: dict[int, int | list[int]] = {}
         self._signatures: dict[int, Shingled] = {}
 
-    def __len__(self) -> int:
-        return len(self._signatures)
-
     def add(self, number: int, shingled: Shingled) -> None:
         """Index document `number` under each of its band keys."""
         self._signatures[number] = shingled

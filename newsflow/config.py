@@ -178,7 +178,7 @@ class ClusterSettings(_Section):
         default=1.15, gt=0, description="weight factor of names, numbers and acronyms"
     )
     idf_prior_documents: float = Field(
-        default=100.0,
+        default=1000.0,
         ge=0,
         description="pseudo-documents smoothing the inverse document "
         "frequencies while the window is nearly empty",

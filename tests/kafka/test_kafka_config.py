@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
+from connectors.kafka import BusUnavailable, KafkaBus
 from connectors.kafka.client_config import (
     KafkaNotConfigured,
     consumer_config,
@@ -86,3 +88,17 @@ def test_commits_point_past_the_highest_processed_offset_per_partition():
 )
 def test_lag_counts_from_the_committed_offset_or_the_start(committed, beginning, end, lag):
     assert lag_of(committed, beginning, end) == lag
+
+
+def test_client_passwords_never_reach_the_logs(settings_factory, unused_bootstrap, caplog):
+    settings = settings_factory(
+        unused_bootstrap,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_username="newsflow",
+        sasl_password="s3cret-pass",
+        connect_timeout_ms=1000,
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(BusUnavailable):
+        KafkaBus(settings)
+    assert "Starting KafkaAdminClient with configuration" in caplog.text
+    assert "s3cret-pass" not in caplog.text

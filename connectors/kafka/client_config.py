@@ -100,8 +100,3 @@ def consumer_config(settings: KafkaSettings, group: str | None) -> dict[str, Any
         "max_poll_interval_ms": settings.max_poll_interval_ms,
         "bootstrap_timeout_ms": settings.connect_timeout_ms,
     }
-
-
-def group_name(settings: KafkaSettings, stage: str) -> str:
-    """The consumer group of one stage, e.g. `newsflow.cluster`."""
-    return f"{settings.group_prefix}.{stage}"

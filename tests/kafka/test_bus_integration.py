@@ -11,7 +11,6 @@ import pytest
 from kafka import KafkaConsumer
 
 from connectors.kafka import BusUnavailable, DeliveryFailed, KafkaBus
-from connectors.kafka.client_config import group_name
 from connectors.kafka.consumer import KafkaBusConsumer
 from connectors.kafka.offsets import group_lag, rewind_group
 from connectors.kafka.topics import ensure_topics
@@ -195,7 +194,7 @@ def test_a_consumer_started_before_the_broker_waits_and_recovers(
 def test_lag_and_rewind(kafka_settings, article_factory, consume_messages):
     topics = Topics.from_settings(kafka_settings)
     bus = KafkaBus(kafka_settings)
-    group = group_name(kafka_settings, "index")
+    group = "index"
     before = int(datetime.now(UTC).timestamp() * 1000)
     # One record per produce request: Tansu reports a partition's end offset as the base
     # offset of its last batch + 1, so multi-record batches would under-count the lag.
@@ -230,7 +229,7 @@ def test_a_failed_downstream_write_is_retried_before_anything_is_committed(
     for article in articles:
         bus.publish(topics.extracted, article.id, encode(article))
     bus.flush()
-    group = group_name(kafka_settings, "index")
+    group = "index"
     attempts: list[int] = []
     committed_at_failure: list[int | None] = []
     stored: dict[str, Article] = {}
@@ -265,7 +264,7 @@ def test_rewinding_a_group_with_a_live_member_is_refused(kafka_settings, article
     bus = KafkaBus(kafka_settings)
     bus.publish(topics.extracted, "a", encode(article_factory(1)))
     bus.flush()
-    group = group_name(kafka_settings, "cluster")
+    group = "cluster"
     member = bus.consumer([topics.extracted], group)
     deadline = time.monotonic() + 60
     while not member.poll(10, 0.5) and time.monotonic() < deadline:

@@ -11,7 +11,6 @@ from connectors.kafka import BusUnavailable, KafkaBus
 from connectors.kafka.client_config import (
     KafkaNotConfigured,
     consumer_config,
-    group_name,
     producer_config,
 )
 from connectors.kafka.consumer import next_offsets
@@ -69,7 +68,6 @@ def test_the_stories_topic_is_compacted_and_the_others_are_not():
     assert specs[settings.topic_stories].configs == {"cleanup.policy": "compact"}
     assert specs[settings.topic_extracted].configs == {}
     assert {(s.partitions, s.replication_factor) for s in specs.values()} == {(12, 3)}
-    assert group_name(settings, "index") == "newsflow.index"
 
 
 def test_commits_point_past_the_highest_processed_offset_per_partition():

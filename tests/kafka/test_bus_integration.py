@@ -15,7 +15,7 @@ from connectors.kafka.consumer import KafkaBusConsumer
 from connectors.kafka.offsets import group_lag, rewind_group
 from connectors.kafka.topics import ensure_topics
 from newsflow.bus import Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
+from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, drained, run_stages
 from schemas import Article, Story
 
 pytestmark = pytest.mark.integration
@@ -294,3 +294,19 @@ def test_the_consumer_loop_exposes_its_lag(kafka_settings, article_factory):
     assert stage.stats.messages == 2
     assert stage.stats.lag == 4
     assert sum(stage.stats.lag_by_partition.values()) == 4
+
+
+def test_a_rewound_group_is_not_drained_before_it_read_everything_again(
+    kafka_settings, article_factory, consume_messages
+):
+    topics = Topics.from_settings(kafka_settings)
+    bus = KafkaBus(kafka_settings)
+    bus.publish(topics.extracted, "1", encode(article_factory(1)))  # two partitions stay empty
+    bus.flush()
+    assert len(consume_messages(kafka_settings, [topics.extracted], "g", 1, commit=True)) == 1
+    rewind_group(kafka_settings, "g", [topics.extracted])
+
+    stages = [Stage("cluster", bus.consumer([topics.extracted], "g"), lambda batch: None)]
+    run_stages(stages, StopFlag(), BatchLimits(2, 0.3), until=lambda: drained(stages))
+    bus.close()
+    assert stages[0].stats.messages == 1

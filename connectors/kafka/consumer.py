@@ -24,6 +24,7 @@ from newsflow.config import KafkaSettings
 log = logging.getLogger(__name__)
 
 PartitionKey = tuple[str, int]
+JOIN_WAIT_MS = 10_000  # longest single poll while joining the group
 
 
 def to_message(record: Any) -> Message:
@@ -73,7 +74,12 @@ class KafkaBusConsumer:
         consumer = self._connect(timeout_s)
         if consumer is None:
             return []
-        batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        timeout_ms = int(timeout_s * 1000)
+        if not consumer.assignment():
+            # Joining the group: one longer poll, since a join cut short by the poll timeout
+            # starts over on the next poll (seen with several consumers in one thread).
+            timeout_ms = max(timeout_ms, min(self.settings.session_timeout_ms, JOIN_WAIT_MS))
+        batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         messages = [to_message(record) for records in batches.values() for record in records]
         self._update_lag(consumer)
         return messages

@@ -261,6 +261,14 @@ class KafkaSettings(_Section):
     ssl_keyfile: Path | None = None
     ssl_password: SecretStr | None = None
     ssl_check_hostname: bool = True
+    # How `replay`/`run` wait for their articles to go through the Kafka stages.
+    services_running: bool = Field(
+        default=False,
+        description="the consumer services run elsewhere: only publish, then wait for the store",
+    )
+    process_timeout_s: float = Field(
+        default=300.0, gt=0, description="how long to wait for published articles to be stored"
+    )
 
 
 # --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------

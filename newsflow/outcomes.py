@@ -10,6 +10,7 @@ from enum import StrEnum
 class SkipReason(StrEnum):
     """Every way an item can leave the pipeline before indexing, as a stable code."""
 
+    NOT_DUE = "not-due"
     NOT_MODIFIED = "not-modified"
     UNCHANGED = "unchanged"
     SEEN_BEFORE = "seen-before"
@@ -28,6 +29,12 @@ class SkipReason(StrEnum):
     FEED_PARSE_ERROR = "feed-parse-error"
     NO_CONTENT = "no-content"
     EXTRACT_ERROR = "extract-error"
+
+
+# Skips that mean "nothing new here", not that something went wrong.
+NOT_FAILURES = frozenset(
+    {SkipReason.NOT_DUE, SkipReason.NOT_MODIFIED, SkipReason.UNCHANGED, SkipReason.SEEN_BEFORE}
+)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -48,13 +49,17 @@ def body_hash(content: bytes) -> str:
 TRANSIENT_REASONS = frozenset(
     {SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR, SkipReason.RATE_LIMITED}
 )
+_TRANSIENT_STATUS = re.compile(r"^HTTP (429|5\d\d)\b")
 
 
-def is_transient(error: FetchError) -> bool:
-    """True for failures worth retrying later: timeouts, connection errors, 429 and 5xx."""
-    if error.reason is SkipReason.HTTP_STATUS:
-        return error.status is not None and (error.status == 429 or error.status >= 500)
-    return error.reason in TRANSIENT_REASONS
+def is_transient(skip: Skip) -> bool:
+    """True for failures worth retrying later: timeouts, connection errors, 429 and 5xx.
+
+    A status skip's detail starts with "HTTP <status>" (see `Fetcher`).
+    """
+    if skip.reason is SkipReason.HTTP_STATUS:
+        return bool(_TRANSIENT_STATUS.match(skip.detail))
+    return skip.reason in TRANSIENT_REASONS
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class FeedPoller:
         )
         return FeedPoll(url, page=page)
 
-    async def new_entries(self, url: str) -> FeedEntries:
+    async def new_entries(self, url: str, source: str | None = None) -> FeedEntries:
         """Fetch and read a feed; its entries whose GUID, URL and title hash are all unseen.
 
         Nothing is marked seen here: call `commit` once the new entries are handled.
@@ -146,7 +151,7 @@ class FeedPoller:
         poll = await self.fetch(url)
         if poll.page is None:
             return FeedEntries(poll, skip=poll.skip)
-        entries = read_feed_page(poll.page)
+        entries = read_feed_page(poll.page, source)
         if isinstance(entries, Skip):
             self.fail(poll, entries)
             return FeedEntries(poll, skip=entries)

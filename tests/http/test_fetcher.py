@@ -154,3 +154,21 @@ def test_etag_gives_304(web: MisbehavingServer, settings: FetchSettings) -> None
     )
     assert second.not_modified
     assert second.content == b""
+
+
+def test_refusal_is_logged_and_counted_without_credentials(
+    web: MisbehavingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://reader:s3cret@localhost:{web.server_address[1]}/ok"
+
+    async def attempt(fetcher: Fetcher) -> int:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(url)
+        assert "s3cret" not in str(caught.value) and "s3cret" not in caught.value.as_skip().url
+        return fetcher.counters["refused-address"]
+
+    with caplog.at_level("INFO", logger="newsflow.fetch"):
+        assert run(FetchSettings(), attempt) == 1
+    assert "refused to connect to localhost" in caplog.text and "loopback" in caplog.text
+    assert "s3cret" not in caplog.text
+    assert web.recorder.paths == []

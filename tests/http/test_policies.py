@@ -19,7 +19,7 @@ from newsflow.outcomes import SkipReason
 from newsflow.polling import PollPolicy, feed_hint_s
 from newsflow.seen import item_keys, new_items
 from newsflow.sources import SourceItem
-from newsflow.urls import redact_url
+from newsflow.urls import canonicalize, redact_url
 
 POLICY = PollPolicy(floor_s=300, ceiling_s=6 * 3600, dead_after=5)
 
@@ -143,3 +143,16 @@ def test_effective_charset() -> None:
     assert effective_charset(b"plain", "ISO-8859-1") == "iso8859-1"
     assert effective_charset("naïve".encode(), "no-such-charset") == "utf-8"
     assert effective_charset(b"anything", None) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://Bücher.Example/a", "https://xn--bcher-kva.example/a"),
+        ("https://ex.com/%7euser/caf%c3%a9", "https://ex.com/~user/caf%C3%A9"),
+        ("https://ex.com/a?id=3&_ga=1.2&smid=tw-share&ref_src=twsrc", "https://ex.com/a?id=3"),
+        ("https://user:pw@ex.com/a", "https://ex.com/a"),
+    ],
+)
+def test_canonicalize_extensions(raw: str, expected: str) -> None:
+    assert canonicalize(raw) == expected

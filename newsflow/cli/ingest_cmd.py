@@ -131,20 +131,25 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
 
     async def work(total: Callback, done: Callback) -> RunReport:
         async with Fetcher(settings.fetch) as fetcher:
-            with FeedState.in_data_dir(settings.data_dir) as state:
-                return await ingest(
-                    fetcher,
-                    feeds=specs,
-                    sink=pipeline.publish,
-                    concurrency=settings.fetch.concurrency,
-                    on_total=total,
-                    on_done=done,
-                    poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
-                )
+            return await ingest(
+                fetcher,
+                feeds=specs,
+                sink=pipeline.publish,
+                concurrency=settings.fetch.concurrency,
+                on_total=total,
+                on_done=done,
+                poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
+            )
 
-    with Pipeline(settings) as pipeline:
+    # Feed state (seen entries, validators) is committed only once the articles went through
+    # the pipeline: a run that dies before re-reads the same entries next time.
+    with (
+        Pipeline(settings) as pipeline,
+        FeedState.in_data_dir(settings.data_dir, autocommit=False) as state,
+    ):
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
         pipeline.process()
+        state.commit()
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     console.print(

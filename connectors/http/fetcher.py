@@ -134,7 +134,10 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             target = _checked_url(url, current)
             if accept == "html" and self.settings.respect_robots:
-                allowed, note = await self._robots.allows(str(target))
+                try:
+                    allowed, note = await self._robots.allows(str(target))
+                except FetchError as exc:
+                    raise FetchError(url, exc.reason, exc.detail) from exc
                 if not allowed:
                     raise FetchError(url, SkipReason.ROBOTS_DISALLOWED, note)
             result = await self._request(url, target, accept, headers, max_bytes)

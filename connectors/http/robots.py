@@ -60,7 +60,10 @@ class RobotsCache:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def allows(self, url: str) -> tuple[bool, str]:
-        """Whether our agent may fetch `url`, with a note on why when it may not."""
+        """Whether our agent may fetch `url`, with a note on why when it may not.
+
+        Raises the robots.txt fetch's `FetchError` when the site's address is blocked.
+        """
         verdict = await self._verdict(robots_url(url))
         return verdict.allows(url, self._agent), verdict.note
 
@@ -78,6 +81,8 @@ class RobotsCache:
         try:
             page = await self._fetch(location)
         except FetchError as exc:
+            if exc.reason is SkipReason.BLOCKED_ADDRESS:
+                raise  # the page itself is refused for the same reason: say so, do not cache
             if exc.reason is SkipReason.HTTP_STATUS and exc.status and exc.status < 500:
                 return RobotsVerdict(None, allow_all=True), self._ttl_s
             note = f"robots.txt unavailable ({exc.reason})"

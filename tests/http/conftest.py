@@ -19,6 +19,15 @@ def web() -> Iterator[MisbehavingServer]:
 
 
 @pytest.fixture
+def other_web() -> Iterator[MisbehavingServer]:
+    """A second server: another host:port, with its own per-host budget."""
+    server = start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def settings() -> FetchSettings:
     """Settings that allow only 127.0.0.1, with short timeouts and no request spacing."""
     return FetchSettings(

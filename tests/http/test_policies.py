@@ -15,6 +15,7 @@ from connectors.http.headers import (
     parse_retry_after,
 )
 from connectors.http.politeness import HostBackingOff, HostLimits
+from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
 from newsflow.polling import PollPolicy, feed_hint_s
 from newsflow.seen import item_keys, new_items
@@ -156,3 +157,14 @@ def test_effective_charset() -> None:
 )
 def test_canonicalize_extensions(raw: str, expected: str) -> None:
     assert canonicalize(raw) == expected
+
+
+def test_fetch_settings_reject_bad_networks_and_bounds() -> None:
+    assert FetchSettings(allowed_networks="127.0.0.0/8, ::1").allowed_networks == [
+        "127.0.0.0/8",
+        "::1",
+    ]
+    with pytest.raises(ValueError, match="CIDR"):
+        FetchSettings(allowed_networks=["localhost"])
+    with pytest.raises(ValueError, match="ceiling"):
+        FetchSettings(poll_floor_minutes=60, poll_ceiling_minutes=10)

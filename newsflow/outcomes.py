@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from newsflow.urls import redact_url
+
 
 class SkipReason(StrEnum):
     """Every way an item can leave the pipeline before indexing, as a stable code."""
@@ -46,7 +48,8 @@ class Skip:
     detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.reason}: {self.url}" + (f" ({self.detail})" if self.detail else "")
+        url = redact_url(self.url)  # printed and logged: never with credentials
+        return f"{self.reason}: {url}" + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass

@@ -134,12 +134,7 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             target = _checked_url(url, current)
             if accept == "html" and self.settings.respect_robots:
-                try:
-                    allowed, note = await self._robots.allows(str(target))
-                except FetchError as exc:
-                    raise FetchError(url, exc.reason, exc.detail) from exc
-                if not allowed:
-                    raise FetchError(url, SkipReason.ROBOTS_DISALLOWED, note)
+                await self._obey_robots(url, target)
             result = await self._request(url, target, accept, headers, max_bytes)
             if isinstance(result, Page):
                 return result
@@ -147,6 +142,18 @@ class Fetcher:
         raise FetchError(
             url, SkipReason.TOO_MANY_REDIRECTS, f"more than {self.settings.max_redirects}"
         )
+
+    async def _obey_robots(self, url: str, target: httpx.URL) -> None:
+        """Raise `ROBOTS_DISALLOWED` unless robots.txt allows `target`; apply Crawl-delay."""
+        assert self._limits is not None
+        try:
+            answer = await self._robots.ask(str(target))
+        except FetchError as exc:
+            raise FetchError(url, exc.reason, exc.detail) from exc
+        if not answer.allowed:
+            raise FetchError(url, SkipReason.ROBOTS_DISALLOWED, answer.note)
+        if answer.crawl_delay_s:
+            self._limits.space_at_least(target.netloc.decode("ascii"), answer.crawl_delay_s)
 
     async def _request(
         self,

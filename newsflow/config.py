@@ -8,13 +8,14 @@ print masked everywhere, including `newsflow config`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -129,6 +130,22 @@ class FetchSettings(_Section):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network (CIDR): {cidr!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> FetchSettings:
+        if self.poll_floor_minutes > self.poll_ceiling_minutes:
+            raise ValueError("poll_floor_minutes must not exceed poll_ceiling_minutes")
+        return self
 
 
 # --- clustering (newsflow/clustering) -------------------------------------------------------

@@ -18,7 +18,7 @@ STORY_ORDERS = {
     "latest": [{"last_seen": "desc"}, {"article_count": "desc"}, {"id": "asc"}],
     "biggest": [{"article_count": "desc"}, {"last_seen": "desc"}, {"id": "asc"}],
 }
-SEARCH_FIELDS = ["title^3", "lead^2", "text", "authors"]
+SEARCH_FIELDS = ["title^5", "lead^2", "text"]
 HITS_PER_STORY = 5
 HIGHLIGHT = {
     "pre_tags": ["<em>"],
@@ -32,37 +32,43 @@ PAGE_SIZE = 500
 
 
 def _time_range(field: str, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
-    bounds = {}
+    bounds: dict[str, str] = {}
     if since is not None:
         bounds["gte"] = since.isoformat()
     if until is not None:
-        bounds["lte"] = until.isoformat()
+        bounds["lt"] = until.isoformat()
     return [{"range": {field: bounds}}] if bounds else []
 
 
 def search_body(query: SearchQuery) -> dict[str, Any]:
-    """Full-text search with filters, collapsed to one group per story, highlighted."""
+    """Every word of the query must match (title, lead or text), filtered, one group per story.
+
+    Groups are collapsed on `group_id`, best-scoring story first; each group carries up to
+    `HITS_PER_STORY` matching articles with highlighted fragments.
+    """
     filters: list[dict[str, Any]] = _time_range("event_time", query.since, query.until)
     if query.source:
         filters.append({"term": {"source": query.source}})
     if query.language:
         filters.append({"term": {"language": query.language}})
-    text = query.text.strip()
-    must: dict[str, Any] = (
-        {"multi_match": {"query": text, "fields": SEARCH_FIELDS, "type": "best_fields"}}
-        if text
-        else {"match_all": {}}
-    )
+    match = {
+        "multi_match": {
+            "query": query.text,
+            "fields": SEARCH_FIELDS,
+            "type": "cross_fields",
+            "operator": "and",
+        }
+    }
     return {
         "size": query.limit,
-        "query": {"bool": {"must": [must], "filter": filters}},
-        "sort": ["_score", {"event_time": "desc"}] if text else [{"event_time": "desc"}],
+        "query": {"bool": {"must": [match], "filter": filters}},
+        "sort": ["_score", {"event_time": "desc"}, {"id": "asc"}],
         "collapse": {
             "field": "group_id",
             "inner_hits": {
                 "name": "members",
                 "size": HITS_PER_STORY,
-                "sort": ["_score", {"event_time": "desc"}],
+                "sort": ["_score", {"event_time": "desc"}, {"id": "asc"}],
                 "highlight": HIGHLIGHT,
             },
         },
@@ -145,6 +151,15 @@ def parse_mget_stories(response: Mapping[str, Any]) -> dict[str, Story]:
     """Story id -> story for the documents an mget found."""
     return {
         doc["_id"]: story_from_document(doc["_source"])
+        for doc in response["docs"]
+        if doc.get("found")
+    }
+
+
+def parse_mget_articles(response: Mapping[str, Any]) -> dict[str, Article]:
+    """Article id -> article for the documents an mget found."""
+    return {
+        doc["_id"]: article_from_document(doc["_source"])
         for doc in response["docs"]
         if doc.get("found")
     }

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.search import queries
-from connectors.search.backend import SearchBackend, SearchStoreError, http_error
+from connectors.search.backend import SearchBackend, SearchStoreError, ServerError, http_error
 from connectors.search.documents import article_document, story_document
 from connectors.search.retry import RetryBudget, RetryPolicy
 from connectors.search.templates import IndexLayout, index_layout
@@ -17,6 +17,7 @@ from newsflow.store import IndexFailure, IndexReport, SearchQuery, StoryResult
 from schemas import Article, Story
 
 log = logging.getLogger("newsflow.search")
+_ALIAS_MISSING = "index_not_found_exception"
 
 
 @dataclass(frozen=True)
@@ -122,32 +123,62 @@ class RemoteSearchStore:
     def upsert_articles(self, articles: Sequence[Article]) -> IndexReport:
         """Index `articles` by id; per-item refusals come back in the report."""
         pending = [_Pending(a.id, article_document(a)) for a in articles]
-        return self._bulk_index(self.articles.alias, pending, "index articles")
+        return self._bulk_index(self.articles, pending, "index articles")
 
     def upsert_stories(self, stories: Sequence[Story]) -> IndexReport:
         """Index the latest state of `stories` by id (counts, outlets, last-seen time)."""
         pending = [_Pending(s.id, story_document(s)) for s in stories]
-        return self._bulk_index(self.story_index.alias, pending, "index stories")
+        report = self._bulk_index(self.story_index, pending, "index stories")
+        refused = {failure.record_id for failure in report.failures}
+        for story in stories:
+            if story.merged_into and story.id not in refused:
+                self._move_articles(story.id, story.merged_into)
+        return report
 
-    def _bulk_index(self, index: str, pending: Sequence[_Pending], operation: str) -> IndexReport:
+    def _move_articles(self, from_story: str, to_story: str) -> None:
+        """Hand the articles of a merged-away story over to the story it was merged into."""
+        self.refresh()
+        moved = [
+            _Pending(a.id, article_document(a.model_copy(update={"story_id": to_story})))
+            for a in self.story_articles(from_story)
+        ]
+        report = self._bulk_index(self.articles, moved, "move merged story's articles")
+        if report.failures:
+            raise SearchStoreError(
+                f"moving articles of story {from_story} to {to_story} failed: "
+                + "; ".join(f"{f.record_id}: {f.reason}" for f in report.failures[:5]),
+                ServerError(None, "move_failed", "articles refused", transient=False),
+            )
+
+    def _bulk_index(
+        self, layout: IndexLayout, pending: Sequence[_Pending], operation: str
+    ) -> IndexReport:
         budget = self._budget(operation)
         written = 0
         failures: list[IndexFailure] = []
         for chunk in _chunks(pending, self.bulk_size):
-            acknowledged, refused = self._bulk_chunk(index, chunk, budget)
+            acknowledged, refused = self._bulk_chunk(layout, chunk, budget)
             written += acknowledged
             failures.extend(refused)
         return IndexReport(written=written, failures=failures)
 
     def _bulk_chunk(
-        self, index: str, chunk: Sequence[_Pending], budget: RetryBudget
+        self, layout: IndexLayout, chunk: Sequence[_Pending], budget: RetryBudget
     ) -> tuple[int, list[IndexFailure]]:
+        """Send `chunk` until every item is acknowledged or refused for good.
+
+        Items are written through the alias with `require_alias`, so a server that lost its
+        indices (restarted empty, alias deleted) never gets a dynamically mapped index
+        named like the alias: those items come back 404, the index is reinstalled and
+        they are sent again once both indices are reinstalled.
+        """
         written = 0
         failures: list[IndexFailure] = []
         while chunk:
             operations: list[dict[str, Any]] = []
             for item in chunk:
-                operations += [{"index": {"_index": index, "_id": item.record_id}}, item.document]
+                action = {"_index": layout.alias, "_id": item.record_id, "require_alias": True}
+                operations += [{"index": action}, item.document]
             response = self._send_bulk(operations, budget)
             retry_later = []
             last_error = None
@@ -158,7 +189,7 @@ class RemoteSearchStore:
                     written += 1
                     continue
                 error = http_error(status, outcome, "bulk item error")
-                if error.transient:
+                if error.transient or error.error_type == _ALIAS_MISSING:
                     retry_later.append(item)
                     last_error = error
                 else:
@@ -166,6 +197,9 @@ class RemoteSearchStore:
             chunk = retry_later
             if last_error is not None:
                 budget.back_off(last_error)
+                if last_error.error_type == _ALIAS_MISSING:
+                    log.warning("%s is missing on the server; reinstalling", layout.alias)
+                    self.install()
         return written, failures
 
     @staticmethod
@@ -180,6 +214,8 @@ class RemoteSearchStore:
 
     def search(self, query: SearchQuery) -> list[StoryResult]:
         """Matching articles grouped by story, best story first, with highlights."""
+        if not query.text.strip():
+            return []
         groups = queries.parse_search(
             self._search(self.articles.alias, queries.search_body(query), "search")
         )
@@ -206,6 +242,17 @@ class RemoteSearchStore:
         """Stories last seen in the range, by `latest` last-seen or `biggest` article count."""
         body = queries.stories_body(since, until, order, limit)
         return queries.parse_stories(self._search(self.story_index.alias, body, "list stories"))
+
+    def get_articles(self, ids: Sequence[str]) -> list[Article]:
+        """The stored articles with these ids, in the order given; unknown ids left out."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        response = self._budget("get articles").call(
+            lambda client: client.mget(index=self.articles.alias, body={"ids": wanted})
+        )
+        found = queries.parse_mget_articles(response)
+        return [found[i] for i in wanted if i in found]
 
     def story_articles(self, story_id: str) -> list[Article]:
         """The articles of one story, oldest first (all pages)."""

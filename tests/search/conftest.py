@@ -9,7 +9,9 @@ because osmem rejects the client's `compatible-with` media types.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -28,6 +30,7 @@ from newsflow.sources import SourceItem
 from schemas import Article
 
 BACKENDS = ("opensearch", "elasticsearch")
+REAL_ES_ENV = "NEWSFLOW_TEST_ES_URL"
 CORPUS_SAMPLE = 12
 _prefixes = itertools.count()
 
@@ -93,7 +96,7 @@ def settings_for(kind: str, url: str, **overrides: Any) -> SearchSettings:
     """Settings selecting `kind` at `url`, with an index prefix no other test uses."""
     target = {"es_url": url} if kind == "elasticsearch" else {"opensearch_url": url}
     values: dict[str, Any] = {
-        "search_index_prefix": f"t{next(_prefixes)}-",
+        "search_index_prefix": f"t{os.getpid()}-{next(_prefixes)}-",
         "search_retry_max_s": 20.0,
         **target,
         **overrides,
@@ -101,9 +104,9 @@ def settings_for(kind: str, url: str, **overrides: Any) -> SearchSettings:
     return SearchSettings(**values)
 
 
-def open_store(settings: SearchSettings) -> RemoteSearchStore:
-    """The store the settings select, with the test-only node class for Elasticsearch."""
-    options = {"node_class": PlainJsonNode} if settings.es_url else {}
+def open_store(settings: SearchSettings, *, plain_json: bool = True) -> RemoteSearchStore:
+    """The store the settings select; on osmem, Elasticsearch gets the test-only node class."""
+    options = {"node_class": PlainJsonNode} if settings.es_url and plain_json else {}
     backend = connect_backend(settings, **options)
     assert backend is not None
     return store_for(backend, settings)
@@ -118,12 +121,28 @@ def make_store() -> Iterator[StoreFactory]:
     opened: list[RemoteSearchStore] = []
 
     def make(kind: str, url: str, **overrides: Any) -> RemoteSearchStore:
-        opened.append(open_store(settings_for(kind, url, **overrides)))
+        if kind == "real-elasticsearch":
+            settings = settings_for("elasticsearch", url, **overrides)
+            opened.append(open_store(settings, plain_json=False))
+        else:
+            opened.append(open_store(settings_for(kind, url, **overrides)))
         return opened[-1]
 
     yield make
     for store in opened:
+        drop_indices(store)
         store.close()
+
+
+def drop_indices(store: RemoteSearchStore) -> None:
+    """Delete what a test created (by exact names: real clusters refuse wildcard deletes)."""
+    client = store.backend.client
+    for layout in (store.articles, store.story_index):
+        with contextlib.suppress(Exception):
+            for index in client.indices.get_alias(name=layout.alias):
+                client.indices.delete(index=index)
+        with contextlib.suppress(Exception):
+            client.indices.delete_index_template(name=layout.template_name)
 
 
 @pytest.fixture
@@ -146,12 +165,24 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
     return kind
 
 
-@pytest.fixture
-def store(
-    backend_kind: str, search_server: SearchServer, make_store: StoreFactory
-) -> RemoteSearchStore:
-    """A store of each backend on the shared server, with indices of its own."""
-    return make_store(backend_kind, search_server.url)
+@pytest.fixture(params=[*BACKENDS, pytest.param("real-elasticsearch", marks=pytest.mark.external)])
+def store(request: pytest.FixtureRequest, make_store: StoreFactory) -> RemoteSearchStore:
+    """A store of each backend, with indices of its own: both on osmem, plus a real
+    Elasticsearch when `NEWSFLOW_TEST_ES_URL` names one (auth from `NEWSFLOW_TEST_ES_API_KEY`,
+    CA from `NEWSFLOW_TEST_ES_CA_CERT`)."""
+    kind: str = request.param
+    if kind != "real-elasticsearch":
+        server: SearchServer = request.getfixturevalue("search_server")
+        return make_store(kind, server.url)
+    url = os.environ.get(REAL_ES_ENV)
+    if not url:
+        pytest.skip(f"{REAL_ES_ENV} is not set: no real Elasticsearch to test against")
+    return make_store(
+        kind,
+        url,
+        es_api_key=os.environ.get("NEWSFLOW_TEST_ES_API_KEY"),
+        es_ca_cert=os.environ.get("NEWSFLOW_TEST_ES_CA_CERT"),
+    )
 
 
 @pytest.fixture(scope="session")

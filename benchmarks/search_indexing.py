@@ -138,7 +138,7 @@ def main() -> None:
     server = None
     url = args.opensearch_url
     if not (args.es_url or url):
-        from osmem_server import OsmemServer
+        from osmem_server import OsmemServer  # type: ignore[import-untyped]
 
         server = OsmemServer.start(addr="127.0.0.1:0", japanese=False)
         url = server.url

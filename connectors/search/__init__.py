@@ -13,6 +13,7 @@ from connectors.search.backend import SearchBackend, SearchStoreError, SearchUna
 from connectors.search.retry import RetryPolicy
 from connectors.search.store import RemoteSearchStore
 from newsflow.config import SearchSettings
+from newsflow.store import SearchStore
 
 
 def connect_backend(settings: SearchSettings, **client_options: Any) -> SearchBackend | None:
@@ -47,7 +48,7 @@ def store_for(backend: SearchBackend, settings: SearchSettings) -> RemoteSearchS
     return store
 
 
-def open_remote_store(settings: SearchSettings) -> RemoteSearchStore | None:
+def open_remote_store(settings: SearchSettings) -> SearchStore | None:
     """The Elasticsearch or OpenSearch store the settings select, or None if neither is set."""
     backend = connect_backend(settings)
     return None if backend is None else store_for(backend, settings)

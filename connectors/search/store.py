@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from connectors.search import queries
-from connectors.search.backend import SearchBackend, SearchStoreError, ServerError, http_error
+from connectors.search.backend import (
+    SearchBackend,
+    SearchStoreError,
+    SearchUnavailable,
+    ServerError,
+    http_error,
+)
 from connectors.search.documents import article_document, story_document
 from connectors.search.retry import RetryBudget, RetryPolicy
 from connectors.search.templates import IndexLayout, index_layout
@@ -57,6 +63,7 @@ class RemoteSearchStore:
         self.story_index = index_layout("stories", index_prefix, refresh_interval)
         self.bulk_size = bulk_size
         self.retry = retry or RetryPolicy()
+        self._unrefreshed = False
 
     def _budget(self, operation: str) -> RetryBudget:
         return RetryBudget(self.backend, self.retry, operation)
@@ -154,6 +161,7 @@ class RemoteSearchStore:
         self, layout: IndexLayout, pending: Sequence[_Pending], operation: str
     ) -> IndexReport:
         budget = self._budget(operation)
+        self._unrefreshed = True
         written = 0
         failures: list[IndexFailure] = []
         for chunk in _chunks(pending, self.bulk_size):
@@ -276,8 +284,24 @@ class RemoteSearchStore:
 
     def refresh(self) -> None:
         """Make everything written so far searchable now, without waiting for the interval."""
+        self._refresh(self.retry)
+
+    def _refresh(self, policy: RetryPolicy) -> None:
         aliases = f"{self.articles.alias},{self.story_index.alias}"
-        self._budget("refresh").call(lambda client: client.indices.refresh(index=aliases))
+        budget = RetryBudget(self.backend, policy, "refresh")
+        budget.call(lambda client: client.indices.refresh(index=aliases))
+        self._unrefreshed = False
 
     def close(self) -> None:
-        self.backend.close()
+        """Make this store's writes searchable (one attempt, no retries), then disconnect.
+
+        A command that indexes and exits thus leaves its documents visible to the next one,
+        as the SQLite store does, without waiting for the refresh interval.
+        """
+        try:
+            if self._unrefreshed:
+                self._refresh(RetryPolicy(max_elapsed_s=0.0))
+        except (SearchUnavailable, SearchStoreError) as exc:
+            log.warning("final refresh skipped: %s", exc)
+        finally:
+            self.backend.close()

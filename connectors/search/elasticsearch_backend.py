@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import elastic_transport
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, SSLError, TransportError
 
 from connectors.search.backend import (
     SearchBackend,
@@ -18,12 +17,12 @@ from newsflow.config import SearchSettings
 
 
 def classify(exc: BaseException) -> ServerError | None:
-    """Read an `elasticsearch` / `elastic_transport` exception."""
+    """Read an `elasticsearch` exception (HTTP errors, and transport errors without response)."""
     if isinstance(exc, ApiError):
         return http_error(exc.meta.status, exc.body, type(exc).__name__)
-    if isinstance(exc, elastic_transport.TlsError):
+    if isinstance(exc, SSLError):
         return connection_error(exc, tls=True)
-    if isinstance(exc, elastic_transport.TransportError):
+    if isinstance(exc, TransportError):
         return connection_error(exc, tls=False)
     return None
 

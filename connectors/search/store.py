@@ -93,12 +93,21 @@ class RemoteSearchStore:
             self._migrate(layout, sorted(current - {layout.index}), budget)
 
     def _create_index(self, layout: IndexLayout, budget: RetryBudget) -> None:
-        body = {"aliases": {layout.alias: {"is_write_index": True}}}
+        alias = {layout.alias: {"is_write_index": True}}
         try:
-            budget.call(lambda client: client.indices.create(index=layout.index, body=body))
+            budget.call(
+                lambda client: client.indices.create(index=layout.index, body={"aliases": alias})
+            )
         except SearchStoreError as exc:
             if exc.error.error_type != "resource_already_exists_exception":
                 raise
+            # Created meanwhile by another process, or left without its alias: (re)attach it.
+            add = {
+                "actions": [
+                    {"add": {"index": layout.index, "alias": layout.alias, "is_write_index": True}}
+                ]
+            }
+            budget.call(lambda client: client.indices.update_aliases(body=add))
 
     def _migrate(self, layout: IndexLayout, old: list[str], budget: RetryBudget) -> None:
         """Move the alias to the new index: writes go there at once, old documents follow.
@@ -161,7 +170,7 @@ class RemoteSearchStore:
         self, layout: IndexLayout, pending: Sequence[_Pending], operation: str
     ) -> IndexReport:
         budget = self._budget(operation)
-        self._unrefreshed = True
+        self._unrefreshed = self._unrefreshed or bool(pending)
         written = 0
         failures: list[IndexFailure] = []
         for chunk in _chunks(pending, self.bulk_size):

@@ -112,6 +112,15 @@ def test_install_puts_templates_and_versioned_indices_behind_aliases(
     assert set(client.indices.get_alias(name=store.articles.alias)) == {store.articles.index}
 
 
+def test_install_reattaches_an_alias_someone_removed(store: RemoteSearchStore) -> None:
+    client = store.backend.client
+    remove = {"remove": {"index": store.articles.index, "alias": store.articles.alias}}
+    client.indices.update_aliases(body={"actions": [remove]})
+    assert not client.indices.exists_alias(name=store.articles.alias)
+    store.install()
+    assert set(client.indices.get_alias(name=store.articles.alias)) == {store.articles.index}
+
+
 def test_corpus_articles_index_once_however_often_delivered(
     store: RemoteSearchStore, corpus_articles: list[Article]
 ) -> None:

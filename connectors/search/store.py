@@ -26,6 +26,10 @@ log = logging.getLogger("newsflow.search")
 _ALIAS_MISSING = "index_not_found_exception"
 
 
+# Bulk requests stay well under the servers' default 100 MB `http.max_content_length`.
+MAX_BULK_CHARS = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class _Pending:
     """One document of a bulk call still waiting for the server's acknowledgement."""
@@ -33,10 +37,26 @@ class _Pending:
     record_id: str
     document: dict[str, Any]
 
+    @property
+    def size_hint(self) -> int:
+        """Roughly how many characters the document takes in a request (its long texts)."""
+        texts = (v for v in self.document.values() if isinstance(v, str))
+        return 256 + sum(len(text) for text in texts)
 
-def _chunks(items: Sequence[_Pending], size: int) -> Iterator[Sequence[_Pending]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+
+def _chunks(
+    items: Sequence[_Pending], max_docs: int, max_chars: int = MAX_BULK_CHARS
+) -> Iterator[Sequence[_Pending]]:
+    """Consecutive runs of at most `max_docs` items and (unless one item alone) `max_chars`."""
+    start, chars = 0, 0
+    for end, item in enumerate(items):
+        size = item.size_hint
+        if end > start and (end - start == max_docs or chars + size > max_chars):
+            yield items[start:end]
+            start, chars = end, 0
+        chars += size
+    if start < len(items):
+        yield items[start:]
 
 
 class RemoteSearchStore:

@@ -89,3 +89,12 @@ def test_items_still_overloaded_after_the_budget_raise() -> None:
     with pytest.raises(SearchUnavailable, match="HTTP 503"):
         store_with(client).upsert_articles([a, b])
     assert len(client.sent) > 2 and all(ids == [a.id] for ids in client.sent[1:])
+
+
+def test_bulk_requests_are_bounded_in_documents_and_size() -> None:
+    big = [article(n).model_copy(update={"text": "x" * 9_000_000}) for n in range(1, 4)]
+    small = [article(n) for n in range(4, 9)]
+    client = ScriptedBulk()
+    report = store_with(client).upsert_articles([*big, *small])
+    assert report.written == 8
+    assert [len(ids) for ids in client.sent] == [1, 1, 2, 2, 2]  # 16M chars, then 2 docs

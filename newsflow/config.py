@@ -303,6 +303,18 @@ class SearchSettings(_Section):
     es_password: SecretStr | None = None
     es_ca_cert: Path | None = None
     opensearch_url: str | None = None
+    search_index_prefix: str = Field(
+        default="newsflow-", pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="index/alias prefix"
+    )
+    search_refresh_interval: str = Field(
+        default="1s", description="how soon indexed documents become searchable, e.g. 1s, 30s"
+    )
+    search_bulk_size: int = Field(default=500, gt=0, description="documents per bulk request")
+    search_timeout_s: float = Field(default=30.0, gt=0, description="one request's timeout")
+    search_retry_max_s: float = Field(
+        default=120.0, gt=0, description="how long to retry an unavailable server before failing"
+    )
+    kibana_url: str | None = None
 
 
 # --- the whole configuration ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from connectors.memory_bus import MemoryBus
+from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Message, Topics
 from newsflow.clustering import StoryClusterer
@@ -63,8 +64,10 @@ def open_bus(settings: Settings) -> Bus:
 
 
 def open_store(settings: Settings) -> SearchStore:
-    """The search store the settings select: SQLite under the data dir by default."""
-    return SqliteStore.in_data_dir(settings.data_dir)
+    """The search store the settings select: Elasticsearch or OpenSearch when a URL is set
+    (`NEWSFLOW_ES_URL`, `NEWSFLOW_OPENSEARCH_URL`), else SQLite under the data dir."""
+    remote = open_remote_store(settings.search)
+    return remote if remote is not None else SqliteStore.in_data_dir(settings.data_dir)
 
 
 def open_clusterer(settings: Settings) -> StoryClusterer:

@@ -1,0 +1,34 @@
+"""Fixtures for the flow tests: Prefect's test harness and a real loopback Prefect server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from prefect.logging.handlers import APILogHandler
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from tests.flows.prefect_server import PrefectServer, running_prefect_server
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Flows run against Prefect's temporary SQLite-backed API, for the whole session."""
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def prefect_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
+    """A real `prefect server start` on a free loopback port, SQLite under a temp PREFECT_HOME."""
+    with running_prefect_server(tmp_path_factory.mktemp("prefect-home")) as server:
+        yield server
+
+
+@pytest.fixture()
+def prefect_server(prefect_server_process: PrefectServer) -> Iterator[PrefectServer]:
+    """The real server, with this test's flow runs reporting to it."""
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
+        yield prefect_server_process
+        APILogHandler.flush()  # deliver this test's run logs while the server still listens

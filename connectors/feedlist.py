@@ -117,6 +117,8 @@ def parse_opml(data: bytes) -> FeedList:
         raise FeedListError(f"not valid OPML: {exc}") from exc
     if root is None or root.tag != "opml":
         raise FeedListError("not an OPML document (no <opml> root)")
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise FeedListError("OPML with a DOCTYPE is refused (entity declarations are unsafe)")
     feeds: list[FeedSpec] = []
     for outline in root.iter("outline"):
         url = outline.get("xmlUrl")

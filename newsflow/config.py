@@ -108,6 +108,20 @@ class FetchSettings(_Section):
         default_factory=list,
         description="CIDRs exempt from the private-address block, e.g. 127.0.0.0/8",
     )
+    per_host_concurrency: int = Field(default=2, gt=0, description="requests in flight per host")
+    per_host_rate: float = Field(
+        default=1.0, ge=0, description="request starts per second per host; 0 = no spacing"
+    )
+    max_retry_wait_s: float = Field(
+        default=30.0, ge=0, description="longest wait honoured for a host's Retry-After"
+    )
+    respect_robots: bool = Field(default=True, description="honour robots.txt for articles")
+    robots_ttl_s: float = Field(default=3600.0, gt=0, description="how long robots.txt is cached")
+    poll_floor_minutes: float = Field(default=5.0, gt=0, description="shortest feed interval")
+    poll_ceiling_minutes: float = Field(default=360.0, gt=0, description="longest feed interval")
+    dead_after_failures: int = Field(
+        default=10, gt=0, description="consecutive failures before a feed is marked dead"
+    )
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

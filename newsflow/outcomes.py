@@ -21,6 +21,8 @@ class SkipReason(StrEnum):
     CONNECT_ERROR = "connect-error"
     TOO_MANY_REDIRECTS = "too-many-redirects"
     HTTP_STATUS = "http-status"
+    RATE_LIMITED = "rate-limited"
+    BAD_RESPONSE = "bad-response"
     NOT_HTML = "not-html"
     NOT_A_FEED = "not-a-feed"
     FEED_PARSE_ERROR = "feed-parse-error"

@@ -83,6 +83,10 @@ class SearchStore(Protocol):
         """Stories last seen in the range, by `latest` last-seen or `biggest` article count."""
         ...
 
+    def get_articles(self, ids: Sequence[str]) -> list[Article]:
+        """The stored articles with these ids, in the order given; unknown ids left out."""
+        ...
+
     def story_articles(self, story_id: str) -> list[Article]:
         """The articles of one story, oldest first."""
         ...

@@ -7,6 +7,8 @@ import re
 import unicodedata
 
 _SPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+HEADLINE_MAX_CHARS = 200
 
 
 def normalize_for_hash(text: str) -> str:
@@ -35,3 +37,17 @@ def lead_of(text: str, min_chars: int = 200, max_chars: int = 600) -> str:
         return lead
     cut = lead[:max_chars]
     return cut[: cut.rfind(" ")] + "…" if " " in cut else cut
+
+
+def headline_and_body(raw: str) -> tuple[str, str]:
+    """Split a plain-text article into a headline and its body.
+
+    A first paragraph short enough to be a headline and followed by a blank line is the
+    headline; otherwise the whole text is the body and its first sentence stands in.
+    """
+    raw = raw.strip()
+    first, blank_line, rest = raw.partition("\n\n")
+    if blank_line and len(first) <= HEADLINE_MAX_CHARS and "\n" not in first:
+        return first.strip(), rest.strip()
+    first_paragraph = raw.split("\n", 1)[0]
+    return _SENTENCE_END.split(first_paragraph, maxsplit=1)[0][:HEADLINE_MAX_CHARS], raw

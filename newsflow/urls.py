@@ -84,3 +84,11 @@ def host_of(url: str) -> str:
     """The lower-case host name of `url`, without a leading `www.`."""
     host = (urlsplit(url).hostname or "").lower()
     return host.removeprefix("www.")
+
+
+def redact_url(url: str) -> str:
+    """`url` without user name and password, safe to log or report."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

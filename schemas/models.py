@@ -42,6 +42,7 @@ class Article(_Record):
     title: str = ""
     text: str = Field(min_length=1, description="main text, paragraphs separated by newlines")
     lead: str = Field(default="", description="first paragraph(s) of the text")
+    comments: str = Field(default="", description="reader comments found on the page, if any")
     authors: list[str] = Field(default_factory=list)
     published_at: AwareDatetime | None = None
     fetched_at: AwareDatetime

@@ -1,0 +1,135 @@
+"""The fetcher against a misbehaving loopback server: each misbehaviour and its outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import pytest
+
+from connectors.http import Fetcher, FetchError, Page
+from newsflow.config import FetchSettings
+from newsflow.outcomes import SkipReason
+from tests.http.server import BOMB_SIZE, HTML, LATIN1_HTML, MisbehavingServer
+
+pytestmark = pytest.mark.integration
+T = TypeVar("T")
+
+
+def run(settings: FetchSettings, action: Callable[[Fetcher], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with Fetcher(settings) as fetcher:
+            return await action(fetcher)
+
+    return asyncio.run(main())
+
+
+def fetch(settings: FetchSettings, url: str, **kwargs: object) -> Page:
+    return run(settings, lambda fetcher: fetcher.fetch(url, **kwargs))  # type: ignore[arg-type]
+
+
+def failure(settings: FetchSettings, url: str, **kwargs: object) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        fetch(settings, url, **kwargs)
+    return caught.value
+
+
+def test_plain_page(web: MisbehavingServer, settings: FetchSettings) -> None:
+    page = fetch(settings, f"{web.base_url}/ok", accept="html")
+    assert page.status == 200
+    assert page.content == HTML
+    assert page.media_type == "text/html"
+    assert page.charset == "utf-8"
+    assert page.final_url == f"{web.base_url}/ok"
+    assert page.fetched_at.tzinfo is not None
+    assert web.recorder.headers[-1]["user-agent"].startswith("newsflow/")
+
+
+def test_loopback_refused_without_allow_list(web: MisbehavingServer) -> None:
+    error = failure(FetchSettings(), f"{web.base_url}/ok")
+    assert error.reason is SkipReason.BLOCKED_ADDRESS
+    assert "loopback" in error.detail
+    assert web.recorder.paths == []
+
+
+def test_host_name_resolving_to_loopback_refused(web: MisbehavingServer) -> None:
+    port = web.server_address[1]
+    error = failure(FetchSettings(), f"http://localhost:{port}/ok")
+    assert error.reason is SkipReason.BLOCKED_ADDRESS
+    assert web.recorder.paths == []
+
+
+@pytest.mark.parametrize(
+    "target", ["http://127.0.0.2:{port}/ok", "http://[::ffff:127.0.0.2]:{port}/ok"]
+)
+def test_redirect_to_blocked_address_refused(
+    web: MisbehavingServer, settings: FetchSettings, target: str
+) -> None:
+    to = target.format(port=web.server_address[1])
+    error = failure(settings, f"{web.base_url}/redirect?to={to}")
+    assert error.reason is SkipReason.BLOCKED_ADDRESS
+    assert web.recorder.hits["/ok"] == 0
+
+
+def test_gzip_bomb_stops_at_the_cap(web: MisbehavingServer, settings: FetchSettings) -> None:
+    assert len(web.bomb) < settings.max_bytes < BOMB_SIZE
+    error = failure(settings, f"{web.base_url}/bomb")
+    assert error.reason is SkipReason.TOO_LARGE
+
+
+def test_endless_body_stops_at_the_cap(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/endless")
+    assert error.reason is SkipReason.TOO_LARGE
+
+
+def test_slow_response_times_out(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/slow")
+    assert error.reason is SkipReason.TIMEOUT
+
+
+def test_redirect_loop_stops(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/loop")
+    assert error.reason is SkipReason.TOO_MANY_REDIRECTS
+    assert web.recorder.hits["/loop"] == settings.max_redirects + 1
+
+
+def test_not_html_refused(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/pdf", accept="html")
+    assert error.reason is SkipReason.NOT_HTML
+
+
+def test_html_is_not_a_feed(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/ok", accept="feed")
+    assert error.reason is SkipReason.NOT_A_FEED
+
+
+def test_status_error_carries_status(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/missing")
+    assert error.reason is SkipReason.HTTP_STATUS
+    assert error.status == 404
+
+
+def test_declared_charset_reported(web: MisbehavingServer, settings: FetchSettings) -> None:
+    page = fetch(settings, f"{web.base_url}/latin1", accept="html")
+    assert page.content == LATIN1_HTML
+    assert page.charset == "windows-1252"
+
+
+def test_robots_disallow_honoured(web: MisbehavingServer, settings: FetchSettings) -> None:
+    error = failure(settings, f"{web.base_url}/private/secret", accept="html")
+    assert error.reason is SkipReason.ROBOTS_DISALLOWED
+    assert web.recorder.hits["/private/secret"] == 0
+    assert web.recorder.hits["/robots.txt"] == 1
+
+
+def test_etag_gives_304(web: MisbehavingServer, settings: FetchSettings) -> None:
+    first = fetch(settings, f"{web.base_url}/feed", accept="feed")
+    second = fetch(
+        settings,
+        f"{web.base_url}/feed",
+        accept="feed",
+        headers={"If-None-Match": first.headers["etag"]},
+    )
+    assert second.not_modified
+    assert second.content == b""

@@ -134,3 +134,26 @@ def parse_opml(data: bytes) -> FeedList:
             )
         )
     return FeedList(feeds=feeds)
+
+
+def export_opml(feeds: list[FeedSpec], title: str = "newsflow feeds") -> bytes:
+    """An OPML 2.0 subscription list; feeds outside the default group nest under their group.
+
+    `parse_opml` reads it back to the same feeds (URL, name and group).
+    """
+    root = etree.Element("opml", version="2.0")
+    etree.SubElement(etree.SubElement(root, "head"), "title").text = title
+    body = etree.SubElement(root, "body")
+    groups: dict[str, etree._Element] = {}
+    for feed in feeds:
+        parent = body
+        if feed.group != DEFAULT_GROUP:
+            if feed.group not in groups:
+                groups[feed.group] = etree.SubElement(
+                    body, "outline", text=feed.group, title=feed.group
+                )
+            parent = groups[feed.group]
+        name = feed.name or feed.url
+        kind = "rss" if feed.kind == "feed" else "link"
+        etree.SubElement(parent, "outline", type=kind, text=name, title=name, xmlUrl=feed.url)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -12,7 +12,7 @@ import os
 import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
@@ -141,6 +141,65 @@ class ClusterSettings(_Section):
     file_section: ClassVar[str | None] = "cluster"
 
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
+    # Same event, different wording: TF-IDF over title and lead.
+    join_threshold: float = Field(
+        default=0.13, ge=0, le=1, description="least similarity for an article to join a story"
+    )
+    merge_threshold: float = Field(
+        default=0.6,
+        ge=0,
+        description="least similarity of an article to a second story that "
+        "makes the two stories one (above 1 disables merging)",
+    )
+    member_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="share of the best single member in the story "
+        "similarity; the rest is the centroid (0 = centroid only, 1 = single link)",
+    )
+    same_source_factor: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="similarity factor for a story that already has an "
+        "article from the same outlet (outlets rarely write one event up twice)",
+    )
+    lead_tokens: int = Field(default=80, gt=0, description="words of the text read as the lead")
+    title_weight: float = Field(
+        default=2.0, gt=0, description="count of a title word vs a lead word"
+    )
+    name_boost: float = Field(
+        default=1.3, gt=0, description="weight factor of names, numbers and acronyms"
+    )
+    idf_prior_documents: float = Field(
+        default=100.0,
+        ge=0,
+        description="pseudo-documents smoothing the inverse document "
+        "frequencies while the window is nearly empty",
+    )
+    vector_terms: int = Field(default=40, gt=0, description="heaviest terms kept per article")
+    query_terms: int = Field(
+        default=12, gt=0, description="heaviest article terms used to look up candidate stories"
+    )
+    max_posting: int = Field(
+        default=2000, gt=0, description="terms indexed under more stories are not looked up"
+    )
+    max_candidates: int = Field(default=20, gt=0, description="stories scored per article")
+    decay_grace_hours: float = Field(
+        default=24.0, ge=0, description="time gap to a story that costs no similarity"
+    )
+    decay_half_life_hours: float = Field(
+        default=48.0, gt=0, description="beyond the grace period, similarity halves every ..."
+    )
+    # Near-duplicates: MinHash LSH over word shingles of the text.
+    duplicate_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="least estimated shingle Jaccard of a near-copy"
+    )
+    shingle_size: int = Field(default=5, gt=0, description="words per shingle")
+    shingle_tokens: int = Field(default=400, gt=0, description="words of the text shingled")
+    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (signature = bands x rows)")
+    lsh_rows: int = Field(default=3, gt=0, description="signature values per LSH band")
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------
@@ -157,7 +216,41 @@ class KafkaSettings(_Section):
     topic_clustered: str = "newsflow.articles.clustered"
     topic_stories: str = "newsflow.stories"
     topic_dead_letter: str = "newsflow.dead-letter"
+    # Topics are created on start-up when missing.
+    partitions: int = Field(default=6, gt=0, description="partitions of each created topic")
+    replication_factor: int = Field(
+        default=-1, ge=-1, description="replicas of each created topic; -1 = broker default"
+    )
+    create_topics: bool = Field(default=True, description="create missing topics on start-up")
+    client_id: str = "newsflow"
+    group_prefix: str = Field(default="newsflow", description="consumer group = prefix.stage")
+    # Producer: acks=all always; retries are bounded by delivery_timeout_ms.
+    linger_ms: int = Field(default=20, ge=0)
+    batch_size: int = Field(default=256 * 1024, gt=0, description="bytes per partition batch")
+    compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = "gzip"
+    retry_backoff_ms: int = Field(default=200, ge=0)
+    delivery_timeout_ms: int = Field(default=120_000, gt=0, description="give up on a record")
+    request_timeout_ms: int = Field(default=30_000, gt=0)
+    connect_timeout_ms: int = Field(
+        default=30_000, gt=0, description="how long a producer waits for the first broker"
+    )
+    # Consumers: manual commits after the downstream write; batches bounded by count and time.
+    batch_max_records: int = Field(default=500, gt=0)
+    batch_max_wait_ms: int = Field(default=1_000, ge=0)
+    session_timeout_ms: int = Field(default=45_000, gt=0)
+    heartbeat_interval_ms: int = Field(default=3_000, gt=0)
+    max_poll_interval_ms: int = Field(default=300_000, gt=0)
+    reconnect_backoff_max_ms: int = Field(default=10_000, gt=0)
+    # Security, passed through to kafka-python.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
 
 
 # --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------

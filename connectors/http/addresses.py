@@ -20,6 +20,9 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 def block_reason(address: IPAddress) -> str | None:
     """Why `address` is not a public unicast address, or None when it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        mapped = block_reason(address.ipv4_mapped)
+        return f"{mapped} (IPv4-mapped)" if mapped else None
     for embedded in _embedded_ipv4(address):
         reason = block_reason(embedded)
         if reason:
@@ -39,7 +42,7 @@ def block_reason(address: IPAddress) -> str | None:
 def _embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
     if not isinstance(address, ipaddress.IPv6Address):
         return []
-    found = [address.ipv4_mapped, address.sixtofour]
+    found = [address.sixtofour]
     if address.teredo:
         found.extend(address.teredo)
     if address in _NAT64:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
+from connectors.http.charset import effective_charset
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.urls import redact_url
 
@@ -22,6 +24,11 @@ class Page:
     charset: str | None
     headers: Mapping[str, str]
     fetched_at: datetime
+
+    @cached_property
+    def decoding_charset(self) -> str | None:
+        """The charset to parse the body with: the declared one unless the bytes disprove it."""
+        return effective_charset(self.content, self.charset)
 
     @property
     def not_modified(self) -> bool:

@@ -1,6 +1,12 @@
 """The `newsflow` command line. Importing the command modules registers their commands."""
 
-from newsflow.cli import config_cmd, ingest_cmd, read_cmd  # noqa: F401
+from newsflow.cli import (  # noqa: F401
+    config_cmd,
+    feeds_cmd,
+    ingest_cmd,
+    kafka_cmd,
+    read_cmd,
+)
 from newsflow.cli.app import app
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +25,12 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><ttl>
 <item><guid>a</guid><link>http://example.com/a</link><title>A</title></item>
 </channel></rss>"""
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
-LATIN1_HTML = "<html><body><p>Café déjà vu – señor</p></body></html>".encode("cp1252")
+ACCENTED_TEXT = (
+    "Café déjà vu – señor Müller’s crème brûlée won the naïve jury’s prize at the façade "
+    "of the old théâtre, where the smörgåsbord was served."
+)
+ACCENTED_PAGE = f"<html><body><article><p>{ACCENTED_TEXT}</p></article></body></html>"
+LATIN1_HTML = ACCENTED_PAGE.encode("cp1252")
 
 
 @dataclass
@@ -50,7 +56,7 @@ class MisbehavingServer(ThreadingHTTPServer):
     def __init__(self, host: str = "127.0.0.1") -> None:
         super().__init__((host, 0), _Handler)
         self.recorder = Recorder()
-        self.bomb = gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
+        self.bomb = gzip_bomb()
         self.etag = '"v1"'
         self.feed_body = RSS
         self.flaky_failures = 3
@@ -151,6 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
     def route_mislabelled(self, query: dict[str, list[str]]) -> None:
         self._send(200, LATIN1_HTML, Content_Type="text/html; charset=utf-8")
 
+    def route_utf8_as_latin1(self, query: dict[str, list[str]]) -> None:
+        self._send(200, ACCENTED_PAGE.encode(), Content_Type="text/html; charset=ISO-8859-1")
+
     def route_pdf(self, query: dict[str, list[str]]) -> None:
         self._send(200, b"%PDF-1.4", Content_Type="application/pdf")
 
@@ -161,7 +170,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.recorder.hits["/flaky"] <= self.server.flaky_failures:
             self._send(503, b"busy")
         else:
-            self._send(200, HTML)
+            self._send(200, self.server.feed_body, Content_Type="application/rss+xml")
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """BOMB_SIZE zero bytes, gzip-compressed to about a thousandth of that."""
+    return gzip.compress(b"\0" * BOMB_SIZE, compresslevel=9)
 
 
 def start(host: str = "127.0.0.1") -> MisbehavingServer:

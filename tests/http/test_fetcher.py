@@ -10,8 +10,10 @@ import pytest
 
 from connectors.http import Fetcher, FetchError, Page
 from newsflow.config import FetchSettings
-from newsflow.outcomes import SkipReason
-from tests.http.server import BOMB_SIZE, HTML, LATIN1_HTML, MisbehavingServer
+from newsflow.extract import PageInput, extract_article
+from newsflow.outcomes import Skip, SkipReason
+from newsflow.sources import SourceItem
+from tests.http.server import ACCENTED_TEXT, BOMB_SIZE, HTML, MisbehavingServer
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -110,10 +112,29 @@ def test_status_error_carries_status(web: MisbehavingServer, settings: FetchSett
     assert error.status == 404
 
 
-def test_declared_charset_reported(web: MisbehavingServer, settings: FetchSettings) -> None:
-    page = fetch(settings, f"{web.base_url}/latin1", accept="html")
-    assert page.content == LATIN1_HTML
-    assert page.charset == "windows-1252"
+def extracted_text(page: Page) -> str:
+    item = SourceItem(url=page.url)
+    input_page = PageInput(page.content, page.final_url, page.fetched_at, page.decoding_charset)
+    article = extract_article(input_page, item)
+    assert not isinstance(article, Skip), article
+    return article.text
+
+
+@pytest.mark.parametrize(
+    ("path", "declared", "used"),
+    [
+        ("latin1", "windows-1252", "cp1252"),  # a legacy charset, declared correctly
+        ("mislabelled", "utf-8", "cp1252"),  # cp1252 bytes sent as UTF-8: the HTML fallback
+        ("utf8-as-latin1", "iso-8859-1", "utf-8"),  # a server's default Latin-1 on UTF-8
+    ],
+)
+def test_non_utf8_and_wrong_charsets_decode_correctly(
+    web: MisbehavingServer, settings: FetchSettings, path: str, declared: str, used: str | None
+) -> None:
+    page = fetch(settings, f"{web.base_url}/{path}", accept="html")
+    assert page.charset == declared
+    assert page.decoding_charset == used
+    assert ACCENTED_TEXT in extracted_text(page)
 
 
 def test_robots_disallow_honoured(web: MisbehavingServer, settings: FetchSettings) -> None:

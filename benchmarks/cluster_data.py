@@ -1,0 +1,103 @@
+"""Data for the clustering benchmarks and tests: labelled JSONL, corpus pages, copies.
+
+Everything here is deterministic: the same inputs give the same documents on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from newsflow.clustering import Document
+from newsflow.clustering.records import document_from_record
+
+REPO = Path(__file__).resolve().parents[1]
+# `<repo>/../shared`; from a git worktree nested one level deeper, the nearest such folder up.
+SHARED = next(
+    (folder / "shared" for folder in REPO.parents if (folder / "shared").is_dir()),
+    REPO.parent / "shared",
+)
+SAME_STORY = SHARED / "datasets" / "same-story"
+CORPUS = SHARED / "corpus"
+
+BOILERPLATE = (
+    "This article was first published by our partners and is republished here under a "
+    "syndication agreement. Subscribe to our newsletter for the day's top stories, and follow "
+    "us on social media for breaking news alerts."
+)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A document and the story label it carries in the dataset."""
+
+    doc: Document
+    label: str
+
+
+def read_labelled(path: Path) -> list[Labelled]:
+    """The labelled documents of a JSONL file (fields of `newsflow cluster` plus "label")."""
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if not isinstance(record.get("label"), str):
+                raise ValueError(f"{path}:{number}: missing string field 'label'")
+            rows.append(Labelled(document_from_record(record), record["label"]))
+    return rows
+
+
+def corpus_articles(corpus: Path, limit: int | None = None, min_chars: int = 400) -> list[Document]:
+    """Articles extracted with trafilatura from the corpus pages (in manifest order), skipping
+    pages with less than `min_chars` of text."""
+    import trafilatura
+
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    documents: list[Document] = []
+    for entry in manifest:
+        if limit is not None and len(documents) >= limit:
+            break
+        html = (corpus / "html" / entry["file"]).read_text(encoding="utf-8", errors="replace")
+        extracted = trafilatura.bare_extraction(html, with_metadata=True)
+        if extracted is None or len(extracted.text or "") < min_chars:
+            continue
+        documents.append(
+            Document(
+                id=entry["file"],
+                title=extracted.title or "",
+                text=extracted.text,
+                url=entry["url"],
+                language=extracted.language,
+                source=extracted.sitename or None,
+            )
+        )
+    return documents
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def syndicated_copy(original: Document, seed: int = 0) -> Document:
+    """A republished copy: new headline, a few sentences edited, a boilerplate paragraph added."""
+    rng = random.Random(f"{seed}:{original.id}")
+    paragraphs = [p for p in original.text.splitlines() if p.strip()]
+    sentences = [(i, s) for i, p in enumerate(paragraphs) for s in _SENTENCE.split(p)]
+    for index in sorted(rng.sample(range(len(sentences)), k=min(3, len(sentences)))):
+        paragraph, sentence = sentences[index]
+        words = sentence.split()
+        if len(words) > 4:
+            edited = " ".join([*words[:2], "reportedly", *words[2:-1], "today."])
+            paragraphs[paragraph] = paragraphs[paragraph].replace(sentence, edited, 1)
+    return replace(
+        original,
+        id=f"{original.id}#copy{seed}",
+        title=f"{original.title.split(':')[0]}: what we know so far",
+        text="\n".join([*paragraphs, BOILERPLATE]),
+        url=None,
+        source="Example Syndicate",
+    )

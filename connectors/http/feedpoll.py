@@ -1,0 +1,177 @@
+"""Polling one feed: conditional GET, body-hash fallback, adaptive schedule and health.
+
+`FeedPoller.fetch` returns the page only when the feed really changed; a 304 or a body whose
+hash matches the last one costs no parsing. The new validators and hash are stored by
+`finish`, after the caller has handled the entries, so a crash in between re-reads the feed
+rather than losing its entries (at-least-once). Validators are not sent when the last full
+body is older than the ceiling interval, so a server's wrong 304s cannot hide new entries
+for longer than that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from connectors.feedlist import FeedSpec
+from connectors.http.errors import FetchError, Page
+from connectors.http.feedstate import FeedRecord, FeedState
+from connectors.http.fetcher import Fetcher
+from connectors.http.headers import parse_max_age
+from newsflow.config import FetchSettings
+from newsflow.outcomes import Skip, SkipReason
+from newsflow.polling import PollPolicy, combine_hints, feed_hint_s
+from newsflow.urls import redact_url
+
+log = logging.getLogger("newsflow.fetch")
+
+
+def poll_policy(settings: FetchSettings) -> PollPolicy:
+    """The polling bounds configured in `[fetch]`."""
+    return PollPolicy(
+        floor_s=settings.poll_floor_minutes * 60,
+        ceiling_s=settings.poll_ceiling_minutes * 60,
+        dead_after=settings.dead_after_failures,
+    )
+
+
+def body_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """One feed fetched: `page` when it changed and must be parsed, else `skip` says why not."""
+
+    url: str
+    page: Page | None = None
+    skip: Skip | None = None
+
+
+class FeedPoller:
+    """Fetches feeds with their stored validators and keeps their schedule and health."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        state: FeedState,
+        policy: PollPolicy,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.fetcher = fetcher
+        self.state = state
+        self.policy = policy
+        self.clock = clock
+
+    def due(self, urls: Iterable[str], interval_s: float | None = None) -> list[str]:
+        """Which of `urls` are due now; unknown feeds are registered and due at once."""
+        urls = list(dict.fromkeys(urls))
+        interval = self.policy.clamp(interval_s or self.policy.floor_s)
+        self.state.add((FeedSpec(url) for url in urls), interval)
+        now = self.clock()
+        return [
+            url for url in urls if (record := self.state.get(url)) and record.next_poll_at <= now
+        ]
+
+    def _record(self, url: str) -> FeedRecord:
+        return self.state.get(url) or FeedRecord(url=url, interval_s=self.policy.floor_s)
+
+    def conditional_headers(self, record: FeedRecord, now: float) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since, unless the last full body is too old."""
+        fresh = (
+            record.last_full_at is not None and now - record.last_full_at < self.policy.ceiling_s
+        )
+        headers: dict[str, str] = {}
+        if fresh and record.etag:
+            headers["If-None-Match"] = record.etag
+        if fresh and record.last_modified:
+            headers["If-Modified-Since"] = record.last_modified
+        return headers
+
+    async def fetch(self, url: str) -> FeedPoll:
+        """Fetch a feed; returns its page only if its body changed since the last poll."""
+        record = self._record(url)
+        now = self.clock()
+        try:
+            page = await self.fetcher.fetch(
+                url, accept="feed", headers=self.conditional_headers(record, now)
+            )
+        except FetchError as exc:
+            self._failed(record, now, exc.as_skip(), exc.retry_after_s)
+            return FeedPoll(url, skip=exc.as_skip())
+        if page.not_modified:
+            self._quiet(record, page, now, full=False)
+            return FeedPoll(url, skip=Skip(url, SkipReason.NOT_MODIFIED))
+        if record.body_hash == body_hash(page.content):
+            self._quiet(record, page, now, full=True)
+            return FeedPoll(url, skip=Skip(url, SkipReason.UNCHANGED, "same body as last time"))
+        self.state.save(
+            replace(record, failures=0, dead=False, last_error=None, last_success_at=now)
+        )
+        return FeedPoll(url, page=page)
+
+    def finish(self, poll: FeedPoll, new_items: int) -> None:
+        """Store a changed feed's validators, hash and next poll once its entries are handled."""
+        assert poll.page is not None
+        page = poll.page
+        record = self._record(poll.url)
+        now = self.clock()
+        hint = combine_hints(
+            feed_hint_s(page.content), parse_max_age(page.headers.get("cache-control"))
+        )
+        interval = self.policy.after_success(record.interval_s, new_items, hint)
+        self.state.save(
+            replace(
+                _succeeded(record, page, now, interval),
+                body_hash=body_hash(page.content),
+                last_full_at=now,
+                last_new_at=now if new_items else record.last_new_at,
+            )
+        )
+
+    def fail(self, poll: FeedPoll, skip: Skip) -> None:
+        """Record that a changed feed could not be used (e.g. it did not parse)."""
+        self._failed(self._record(poll.url), self.clock(), skip, None)
+
+    def _quiet(self, record: FeedRecord, page: Page, now: float, *, full: bool) -> None:
+        hint = parse_max_age(page.headers.get("cache-control"))
+        interval = self.policy.after_success(record.interval_s, 0, hint)
+        updated = _succeeded(record, page, now, interval)
+        self.state.save(replace(updated, last_full_at=now) if full else updated)
+
+    def _failed(
+        self, record: FeedRecord, now: float, skip: Skip, retry_after: float | None
+    ) -> None:
+        failures = record.failures + 1
+        dead = self.policy.is_dead(failures)
+        if dead and not record.dead:
+            log.warning("feed %s marked dead after %d failures", redact_url(record.url), failures)
+        self.state.save(
+            replace(
+                record,
+                failures=failures,
+                dead=dead,
+                last_error=f"{skip.reason}: {skip.detail}" if skip.detail else str(skip.reason),
+                last_polled_at=now,
+                next_poll_at=now + self.policy.after_failure(failures, retry_after),
+            )
+        )
+
+
+def _succeeded(record: FeedRecord, page: Page, now: float, interval: float) -> FeedRecord:
+    """The record after any successful answer: healthy again, validators refreshed."""
+    return replace(
+        record,
+        etag=page.headers.get("etag") or record.etag,
+        last_modified=page.headers.get("last-modified") or record.last_modified,
+        interval_s=interval,
+        next_poll_at=now + interval,
+        last_polled_at=now,
+        last_success_at=now,
+        failures=0,
+        dead=False,
+        last_error=None,
+    )

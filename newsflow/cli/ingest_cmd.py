@@ -1,0 +1,177 @@
+"""`newsflow replay`, `newsflow run` and `newsflow fetch`: the commands that bring news in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from connectors.feedlist import FeedList, FeedListError, load_feed_list
+from connectors.http import Fetcher
+from connectors.seeds import SeedError
+from newsflow.cli.app import DataDirOption, JsonOption, app, console, fail, out, settings_for
+from newsflow.cli.show import print_stories
+from newsflow.config import Settings
+from newsflow.ingest import fetch_article, ingest
+from newsflow.outcomes import RunReport, Skip
+from newsflow.pipeline import Pipeline
+from newsflow.replay import ReplayMode, replay
+from newsflow.sources import SourceItem
+
+T = TypeVar("T")
+Callback = Callable[[int], None]
+DEFAULT_SEEDS = Path("seeds")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _with_progress(
+    description: str, work: Callable[[Callback, Callback], Coroutine[Any, Any, T]]
+) -> T:
+    """Run `work(on_total, on_done)` (a coroutine factory) under a progress bar."""
+    with _progress() as bar:
+        task = bar.add_task(description, total=0)
+        coroutine = work(
+            lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n),
+            lambda n: bar.advance(task, n),
+        )
+        return asyncio.run(coroutine)
+
+
+def _print_skips(report: RunReport) -> None:
+    for skip in report.skips:
+        console.print(f"[yellow]skipped[/] {skip}", highlight=False)
+
+
+@app.command("replay")
+def replay_command(
+    folder: Annotated[
+        Path, typer.Argument(help="Seeds folder with a manifest.json.")
+    ] = DEFAULT_SEEDS,
+    mode: Annotated[
+        ReplayMode, typer.Option(help="direct: texts straight in; served: over loopback HTTP.")
+    ] = ReplayMode.SERVED,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replay the seeds fixture end to end and show the resulting stories."""
+    settings = settings_for(data_dir)
+    try:
+        result = _with_progress(
+            f"replaying {folder}",
+            lambda total, done: replay(settings, folder, mode, on_total=total, on_done=done),
+        )
+    except SeedError as exc:
+        fail(str(exc))
+    _print_skips(result.ingest)
+    console.print(
+        f"replayed {result.ingest.articles} article(s) from {folder} ({mode}); "
+        f"stages handled {result.process.handled}"
+    )
+    if not result.articles:
+        fail("no article reached the store")
+    with Pipeline(settings) as pipeline:
+        story_ids = dict.fromkeys(a.story_id for a in result.articles if a.story_id)
+        stories = [s for s in pipeline.store.stories(limit=1000) if s.id in story_ids]
+        print_stories(pipeline.store, stories, as_json=False)
+
+
+@app.command("run")
+def run_command(
+    feeds: Annotated[Path, typer.Option("--feeds", help="Feed list (YAML or OPML).")],
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, then exit.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Poll the feeds of a feed list, once or on each group's interval until interrupted."""
+    settings = settings_for(data_dir)
+    try:
+        feed_list = load_feed_list(feeds)
+    except FeedListError as exc:
+        fail(f"{feeds}: {exc}")
+    if not feed_list.feeds:
+        fail(f"{feeds} lists no feeds")
+    if once:
+        report = _poll(settings, feed_list, list(feed_list.groups()))
+        failed_sources = {s.url for s in report.skips} & {f.url for f in feed_list.feeds}
+        if failed_sources:
+            fail(f"{len(failed_sources)} of {len(feed_list.feeds)} feed(s) could not be read")
+        return
+    due = dict.fromkeys(feed_list.groups(), 0.0)
+    try:
+        while True:
+            now = time.monotonic()
+            ready = [group for group, at in due.items() if at <= now]
+            if ready:
+                _poll(settings, feed_list, ready)
+                for group in ready:
+                    due[group] = now + feed_list.interval_minutes(group) * 60
+            time.sleep(max(0.0, min(due.values()) - time.monotonic()))
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunReport:
+    specs = [spec for group in groups for spec in feed_list.groups()[group]]
+
+    async def work(total: Callback, done: Callback) -> RunReport:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await ingest(
+                fetcher,
+                feeds=specs,
+                sink=pipeline.publish,
+                concurrency=settings.fetch.concurrency,
+                on_total=total,
+                on_done=done,
+            )
+
+    with Pipeline(settings) as pipeline:
+        report = _with_progress(f"polling {len(specs)} feed(s)", work)
+        pipeline.process()
+    _print_skips(report)
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
+    console.print(
+        f"{report.articles} article(s) ingested" + (f"; skipped: {reasons}" if reasons else "")
+    )
+    return report
+
+
+@app.command("fetch")
+def fetch_command(
+    urls: Annotated[list[str], typer.Argument(help="Article URLs to fetch and extract.")],
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Fetch and extract article URLs; print each article (nothing is stored)."""
+    settings = settings_for(data_dir)
+
+    async def work() -> list[Any]:
+        async with Fetcher(settings.fetch) as fetcher:
+            return list(
+                await asyncio.gather(*(fetch_article(fetcher, SourceItem(url=u)) for u in urls))
+            )
+
+    failures = 0
+    for outcome in asyncio.run(work()):
+        if isinstance(outcome, Skip):
+            failures += 1
+            console.print(f"[bold red]error:[/] {outcome}", highlight=False)
+        elif as_json:
+            out.print(outcome.model_dump_json(), highlight=False)
+        else:
+            out.print(f"[bold]{outcome.title}[/] — {outcome.source}\n{outcome.url}\n")
+            out.print(outcome.text + "\n", highlight=False)
+    if failures:
+        raise typer.Exit(1)

@@ -1,0 +1,44 @@
+"""The records the story clusterer takes in and gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article as the clusterer sees it; `published_at` must be timezone-aware."""
+
+    id: str
+    title: str
+    text: str
+    published_at: datetime | None = None
+    source: str | None = None
+    url: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryState:
+    """A story as it stands after the latest article added to it."""
+
+    id: str
+    headline: str
+    first_seen: datetime
+    last_seen: datetime
+    article_count: int
+    sources: tuple[str, ...]
+    languages: tuple[str, ...]
+    merged_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where one document went: its story, the earlier document it copies, merges it caused."""
+
+    doc_id: str
+    story_id: str
+    duplicate_of: str | None
+    story: StoryState
+    merged: tuple[StoryState, ...] = ()

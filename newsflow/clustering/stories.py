@@ -1,0 +1,112 @@
+"""Stories in the window: their running records, centroids and the term index over them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from newsflow.clustering.model import StoryState
+from newsflow.clustering.vectors import Vector
+
+
+@dataclass
+class Story:
+    """The mutable record of one open story; times are POSIX seconds."""
+
+    number: int
+    id: str
+    headline: str
+    first_seen: float
+    last_seen: float
+    article_count: int = 0
+    sources: set[str] = field(default_factory=set)
+    languages: set[str] = field(default_factory=set)
+    merged_from: list[str] = field(default_factory=list)
+    centroid: Vector = field(default_factory=dict)
+    norm: float = 0.0
+    members: list[int] = field(default_factory=list)
+
+    def state(self) -> StoryState:
+        """The immutable view handed out in assignments."""
+        return StoryState(
+            id=self.id,
+            headline=self.headline,
+            first_seen=datetime.fromtimestamp(self.first_seen, UTC),
+            last_seen=datetime.fromtimestamp(self.last_seen, UTC),
+            article_count=self.article_count,
+            sources=tuple(sorted(self.sources)),
+            languages=tuple(sorted(self.languages)),
+            merged_from=tuple(self.merged_from),
+        )
+
+    def gap_hours(self, when: float) -> float:
+        """Hours between `when` and the nearest moment the story covers (0 inside it)."""
+        if when < self.first_seen:
+            return (self.first_seen - when) / 3600.0
+        return max(0.0, when - self.last_seen) / 3600.0
+
+    def touch(self, when: float, source: str | None, language: str | None) -> None:
+        """Count one more article seen at `when`."""
+        self.article_count += 1
+        self.first_seen = min(self.first_seen, when)
+        self.last_seen = max(self.last_seen, when)
+        if source:
+            self.sources.add(source)
+        if language:
+            self.languages.add(language)
+
+
+class StoryIndex:
+    """Inverted index from centroid terms to open stories, with summed (unnormalised) centroids."""
+
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[int, None]] = {}
+
+    def add_vector(self, story: Story, vector: Vector) -> None:
+        """Add a member's vector to the story's centroid and index its new terms."""
+        centroid = story.centroid
+        square = story.norm * story.norm
+        for term, weight in vector.items():
+            old = centroid.get(term)
+            if old is None:
+                centroid[term] = weight
+                self.postings.setdefault(term, {})[story.number] = None
+                square += weight * weight
+            else:
+                centroid[term] = old + weight
+                square += 2.0 * old * weight + weight * weight
+        story.norm = math.sqrt(square)
+
+    def drop(self, story: Story) -> None:
+        """Remove every posting of the story (it expired or was merged away)."""
+        for term in story.centroid:
+            posting = self.postings[term]
+            del posting[story.number]
+            if not posting:
+                del self.postings[term]
+
+    def candidates(
+        self,
+        vector: Vector,
+        stories: dict[int, Story],
+        query_terms: int,
+        max_posting: int,
+        limit: int,
+    ) -> list[int]:
+        """Up to `limit` stories sharing one of the `query_terms` heaviest terms of `vector`
+        (terms indexed under more than `max_posting` stories are too common to ask), ranked by
+        the part of the cosine those terms explain."""
+        partial: dict[int, float] = {}
+        for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[
+            :query_terms
+        ]:
+            posting = self.postings.get(term)
+            if posting is None or len(posting) > max_posting:
+                continue
+            for number in posting:
+                story = stories[number]
+                share = weight * story.centroid[term] / story.norm
+                partial[number] = partial.get(number, 0.0) + share
+        ranked = sorted(partial.items(), key=lambda item: (-item[1], item[0]))
+        return [number for number, _ in ranked[:limit]]

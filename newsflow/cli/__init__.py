@@ -6,6 +6,7 @@ from newsflow.cli import (  # noqa: F401
     ingest_cmd,
     kafka_cmd,
     read_cmd,
+    serve_cmd,
 )
 from newsflow.cli.app import app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from prefect.logging.handlers import APILogHandler
@@ -32,3 +33,15 @@ def prefect_server(prefect_server_process: PrefectServer) -> Iterator[PrefectSer
     with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
         yield prefect_server_process
         APILogHandler.flush()  # deliver this test's run logs while the server still listens
+
+
+@pytest.fixture()
+def newsflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Embedded pipeline under a temp data dir; fetches allowed to loopback, no spacing."""
+    for name in ("NEWSFLOW_KAFKA_BOOTSTRAP", "NEWSFLOW_ES_URL", "NEWSFLOW_OPENSEARCH_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWSFLOW_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8")
+    monkeypatch.setenv("NEWSFLOW_FETCH_PER_HOST_RATE", "0")
+    monkeypatch.setenv("NEWSFLOW_FETCH_TOTAL_TIMEOUT_S", "20")
+    return tmp_path / "data"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.logging.handlers import APILogHandler
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
@@ -32,7 +32,9 @@ def prefect_server(prefect_server_process: PrefectServer) -> Iterator[PrefectSer
     """The real server, with this test's flow runs reporting to it."""
     with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
         yield prefect_server_process
-        APILogHandler.flush()  # deliver this test's run logs while the server still listens
+        APILogWorker.drain_all(
+            timeout=5
+        )  # deliver this test's run logs while the server still listens
 
 
 @pytest.fixture()

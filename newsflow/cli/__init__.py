@@ -8,6 +8,7 @@ from newsflow.cli import (  # noqa: F401
     kafka_cmd,
     read_cmd,
     search_cmd,
+    serve_cmd,
 )
 from newsflow.cli.app import app
 

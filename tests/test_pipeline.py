@@ -67,9 +67,11 @@ def test_served_replay_fetches_and_extracts_over_loopback(
     # A second served replay (another port) and a direct one change nothing in the store.
     again = run_replay(settings, seeds_dir, ReplayMode.SERVED)
     direct = run_replay(settings, seeds_dir, ReplayMode.DIRECT)
-    assert {a.id for a in again.articles} == {a.id for a in direct.articles} == {
-        a.id for a in served.articles
-    }
+    assert (
+        {a.id for a in again.articles}
+        == {a.id for a in direct.articles}
+        == {a.id for a in served.articles}
+    )
     with Pipeline(settings) as pipeline:
         assert pipeline.store.count_articles() == 2
 

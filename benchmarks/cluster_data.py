@@ -9,10 +9,14 @@ import json
 import random
 import re
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from newsflow.clustering import Document
 from newsflow.clustering.records import document_from_record
+from newsflow.extract import PageInput, extract_article
+from newsflow.outcomes import Skip
+from newsflow.sources import SourceItem
 
 REPO = Path(__file__).resolve().parents[1]
 # `<repo>/../shared`; from a git worktree nested one level deeper, the nearest such folder up.
@@ -53,27 +57,32 @@ def read_labelled(path: Path) -> list[Labelled]:
 
 
 def corpus_articles(corpus: Path, limit: int | None = None, min_chars: int = 400) -> list[Document]:
-    """Articles extracted with trafilatura from the corpus pages (in manifest order), skipping
-    pages with less than `min_chars` of text."""
-    import trafilatura
-
+    """Articles extracted from the corpus pages (in manifest order) by the pipeline's extractor,
+    skipping pages with less than `min_chars` of text. Undated: page dates span years, and
+    these stand for articles of one moment."""
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    fetched_at = datetime(2025, 1, 1, tzinfo=UTC)
     documents: list[Document] = []
     for entry in manifest:
         if limit is not None and len(documents) >= limit:
             break
-        html = (corpus / "html" / entry["file"]).read_text(encoding="utf-8", errors="replace")
-        extracted = trafilatura.bare_extraction(html, with_metadata=True)
-        if extracted is None or len(extracted.text or "") < min_chars:
+        url = (
+            entry["url"]
+            if entry["url"].startswith("http")
+            else f"https://corpus.invalid/{entry['file']}"
+        )
+        page = PageInput((corpus / "html" / entry["file"]).read_bytes(), url, fetched_at)
+        article = extract_article(page, SourceItem(url=url))
+        if isinstance(article, Skip) or len(article.text) < min_chars:
             continue
         documents.append(
             Document(
                 id=entry["file"],
-                title=extracted.title or "",
-                text=extracted.text,
-                url=entry["url"],
-                language=extracted.language,
-                source=extracted.sitename or None,
+                title=article.title,
+                text=article.text,
+                url=url,
+                language=article.language,
+                source=article.source,
             )
         )
     return documents

@@ -16,7 +16,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -95,6 +95,19 @@ def run_naive(rows: list[Labelled], threshold: float) -> list[str]:
     return [str(naive.add(row.doc.title, row.doc.text)) for row in rows]
 
 
+def in_chunks(
+    run: Callable[[list[Labelled]], list[str]], rows: list[Labelled], size: int
+) -> list[str]:
+    """`run` on each consecutive chunk of `size` rows as a separate stream (0: one stream);
+    cluster names are made distinct across chunks."""
+    if size <= 0:
+        return run(rows)
+    predicted: list[str] = []
+    for start in range(0, len(rows), size):
+        predicted += [f"{start}:{name}" for name in run(rows[start : start + size])]
+    return predicted
+
+
 def copy_detection(settings: ClusterSettings, pages: int) -> str:
     """Feed corpus articles, then a syndicated copy of each; report copies found and false
     links between the originals."""
@@ -143,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the baseline")
     parser.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        metavar="N",
+        help="cluster each N consecutive articles as a separate stream (default: one stream)",
+    )
+    parser.add_argument(
         "--copies",
         type=int,
         default=0,
@@ -153,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = ClusterSettings(**parse_overrides(args.overrides))  # type: ignore[arg-type]
     rows = read_labelled(args.path)
     gold = [row.label for row in rows]
-    print(f"{args.path.name}: {len(rows)} articles, {len(set(gold))} labels")
+    chunking = f", in streams of {args.chunk}" if args.chunk > 0 else ""
+    print(f"{args.path.name}: {len(rows)} articles, {len(set(gold))} labels{chunking}")
     started = time.perf_counter()
-    predicted = run_clusterer(rows, settings)
+    predicted = in_chunks(lambda part: run_clusterer(part, settings), rows, args.chunk)
     print(report_line("clusterer", predicted, gold, time.perf_counter() - started))
     if not args.no_naive:
         started = time.perf_counter()
-        baseline = run_naive(rows, args.naive_threshold)
+        baseline = in_chunks(lambda part: run_naive(part, args.naive_threshold), rows, args.chunk)
         print(report_line("naive", baseline, gold, time.perf_counter() - started))
     if args.copies:
         print(copy_detection(settings, args.copies))

@@ -27,8 +27,8 @@ from flows.healthcheck import touch_heartbeat
 from newsflow.bus import Message
 from newsflow.consumer_loop import BatchLimits, StopFlag, run_stages
 from newsflow.consumer_loop import Stage as LoopStage
-from newsflow.pipeline import CLUSTER_GROUP, INDEX_GROUP, Pipeline, clusterer_state_path
-from newsflow.stages import ClusterStage, IndexStage, StageHandler
+from newsflow.pipeline import Pipeline, subscriptions
+from newsflow.stages import StageHandler
 
 
 class Stage(StrEnum):
@@ -75,19 +75,8 @@ def consume_batch(job: BatchJob) -> State[int]:
 
 def stage_parts(pipeline: Pipeline, stage: Stage) -> tuple[list[str], str, StageHandler]:
     """The topics, consumer group and handler of `stage` on `pipeline`."""
-    topics = pipeline.topics
-    if stage is Stage.CLUSTER:
-        state = clusterer_state_path(pipeline.settings)
-        return (
-            [topics.extracted],
-            CLUSTER_GROUP,
-            ClusterStage(pipeline.bus, topics, pipeline.clusterer, state),
-        )
-    return (
-        [topics.clustered, topics.stories],
-        INDEX_GROUP,
-        IndexStage(pipeline.bus, topics, pipeline.store),
-    )
+    subscription = subscriptions(pipeline.settings)[stage]
+    return subscription.topics, subscription.group, pipeline.handler(stage)
 
 
 def batch_runner(stage: Stage, handler: StageHandler) -> Callable[[Sequence[Message]], None]:

@@ -8,13 +8,14 @@ print masked everywhere, including `newsflow config`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -130,6 +131,22 @@ class FetchSettings(_Section):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network (CIDR): {cidr!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> FetchSettings:
+        if self.poll_floor_minutes > self.poll_ceiling_minutes:
+            raise ValueError("poll_floor_minutes must not exceed poll_ceiling_minutes")
+        return self
+
 
 # --- clustering (newsflow/clustering) -------------------------------------------------------
 
@@ -143,20 +160,13 @@ class ClusterSettings(_Section):
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
     # Same event, different wording: TF-IDF over title and lead.
     join_threshold: float = Field(
-        default=0.13, ge=0, le=1, description="least similarity for an article to join a story"
+        default=0.15, ge=0, le=1, description="least similarity for an article to join a story"
     )
     merge_threshold: float = Field(
         default=0.6,
         ge=0,
         description="least similarity of an article to a second story that "
         "makes the two stories one (above 1 disables merging)",
-    )
-    member_weight: float = Field(
-        default=0.5,
-        ge=0,
-        le=1,
-        description="share of the best single member in the story "
-        "similarity; the rest is the centroid (0 = centroid only, 1 = single link)",
     )
     same_source_factor: float = Field(
         default=0.3,
@@ -165,27 +175,39 @@ class ClusterSettings(_Section):
         description="similarity factor for a story that already has an "
         "article from the same outlet (outlets rarely write one event up twice)",
     )
+    key_names: int = Field(
+        default=3,
+        ge=0,
+        description="heaviest name-like terms of an article that a story "
+        "should share (0 disables the check)",
+    )
+    name_miss_factor: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="similarity factor for a story sharing none of the article's key names",
+    )
     lead_tokens: int = Field(default=80, gt=0, description="words of the text read as the lead")
     title_weight: float = Field(
         default=2.0, gt=0, description="count of a title word vs a lead word"
     )
     name_boost: float = Field(
-        default=1.3, gt=0, description="weight factor of names, numbers and acronyms"
+        default=1.15, gt=0, description="weight factor of names, numbers and acronyms"
     )
     idf_prior_documents: float = Field(
-        default=100.0,
+        default=1000.0,
         ge=0,
         description="pseudo-documents smoothing the inverse document "
         "frequencies while the window is nearly empty",
     )
-    vector_terms: int = Field(default=40, gt=0, description="heaviest terms kept per article")
+    vector_terms: int = Field(default=60, gt=0, description="heaviest terms kept per article")
     query_terms: int = Field(
         default=12, gt=0, description="heaviest article terms used to look up candidate stories"
     )
     max_posting: int = Field(
-        default=2000, gt=0, description="terms indexed under more stories are not looked up"
+        default=100, gt=0, description="terms indexed under more stories are not looked up"
     )
-    max_candidates: int = Field(default=20, gt=0, description="stories scored per article")
+    max_candidates: int = Field(default=10, gt=0, description="stories scored per article")
     decay_grace_hours: float = Field(
         default=24.0, ge=0, description="time gap to a story that costs no similarity"
     )
@@ -194,12 +216,17 @@ class ClusterSettings(_Section):
     )
     # Near-duplicates: MinHash LSH over word shingles of the text.
     duplicate_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="least estimated shingle Jaccard of a near-copy"
+        default=0.5,
+        ge=0,
+        le=1,
+        description="least estimated share of the shorter text's "
+        "shingles found in the other text for a near-copy",
     )
     shingle_size: int = Field(default=5, gt=0, description="words per shingle")
-    shingle_tokens: int = Field(default=400, gt=0, description="words of the text shingled")
-    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (signature = bands x rows)")
-    lsh_rows: int = Field(default=3, gt=0, description="signature values per LSH band")
+    shingle_tokens: int = Field(default=200, gt=0, description="words of the text shingled")
+    minhash_permutations: int = Field(default=64, gt=0, description="MinHash signature length")
+    lsh_bands: int = Field(default=20, gt=0, description="LSH bands (bands x rows <= signature)")
+    lsh_rows: int = Field(default=2, gt=0, description="signature values per LSH band")
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------
@@ -251,6 +278,14 @@ class KafkaSettings(_Section):
     ssl_keyfile: Path | None = None
     ssl_password: SecretStr | None = None
     ssl_check_hostname: bool = True
+    # How `replay`/`run` wait for their articles to go through the Kafka stages.
+    services_running: bool = Field(
+        default=False,
+        description="the consumer services run elsewhere: only publish, then wait for the store",
+    )
+    process_timeout_s: float = Field(
+        default=300.0, gt=0, description="how long to wait for published articles to be stored"
+    )
 
 
 # --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------
@@ -268,6 +303,18 @@ class SearchSettings(_Section):
     es_password: SecretStr | None = None
     es_ca_cert: Path | None = None
     opensearch_url: str | None = None
+    search_index_prefix: str = Field(
+        default="newsflow-", pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="index/alias prefix"
+    )
+    search_refresh_interval: str = Field(
+        default="1s", description="how soon indexed documents become searchable, e.g. 1s, 30s"
+    )
+    search_bulk_size: int = Field(default=500, gt=0, description="documents per bulk request")
+    search_timeout_s: float = Field(default=30.0, gt=0, description="one request's timeout")
+    search_retry_max_s: float = Field(
+        default=120.0, gt=0, description="how long to retry an unavailable server before failing"
+    )
+    kibana_url: str | None = None
 
 
 # --- the whole configuration ----------------------------------------------------------------

@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from connectors.feedlist import FeedList
 from connectors.http import Fetcher
+from connectors.http.feedpoll import FeedPoller, poll_policy
+from connectors.http.feedstate import FeedState
 from connectors.seeds import SeedError, load_seeds
 from newsflow.cli.app import (
     DataDirOption,
@@ -27,7 +29,7 @@ from newsflow.cli.app import (
 from newsflow.cli.show import print_stories
 from newsflow.config import Settings
 from newsflow.ingest import fetch_article, ingest
-from newsflow.outcomes import RunReport, Skip
+from newsflow.outcomes import NOT_FAILURES, RunReport, Skip
 from newsflow.pipeline import Pipeline
 from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
@@ -109,7 +111,8 @@ def run_command(
     feed_list = feed_list_from(feeds)
     if once:
         report = _poll(settings, feed_list, list(feed_list.groups()))
-        failed_sources = {s.url for s in report.skips} & {f.url for f in feed_list.feeds}
+        failures = {s.url for s in report.skips if s.reason not in NOT_FAILURES}
+        failed_sources = failures & {f.url for f in feed_list.feeds}
         if failed_sources:
             fail(f"{len(failed_sources)} of {len(feed_list.feeds)} feed(s) could not be read")
         return
@@ -139,11 +142,18 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
                 concurrency=settings.fetch.concurrency,
                 on_total=total,
                 on_done=done,
+                poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
             )
 
-    with Pipeline(settings) as pipeline:
+    # Feed state (seen entries, validators) is committed only once the articles went through
+    # the pipeline: a run that dies before re-reads the same entries next time.
+    with (
+        Pipeline(settings) as pipeline,
+        FeedState.in_data_dir(settings.data_dir, autocommit=False) as state,
+    ):
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
         pipeline.process()
+        state.commit()
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     console.print(

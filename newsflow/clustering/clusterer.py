@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
-from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Signature
+from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
 from newsflow.clustering.model import Assignment, Document
+from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
-from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, weigh
+from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, key_names, weigh
 from newsflow.config import ClusterSettings
-from newsflow.text import content_hash, normalize_for_hash
 from newsflow.urls import stable_id
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """What the window keeps of one article."""
 
@@ -28,15 +29,14 @@ class Member:
     duplicate_of: str | None
     content_hash: str | None
     terms: tuple[str, ...]
-    vector: Vector
-    signature: Signature | None
+    shingled: Shingled | None
 
 
 class StoryClusterer:
     """Assigns each incoming document to a story, online and deterministically.
 
-    A document that copies an earlier one (same normalised text, or estimated shingle Jaccard
-    at least `duplicate_threshold`) joins that document's story and names it in
+    A document that copies an earlier one (same normalised text, or estimated shingle
+    containment at least `duplicate_threshold`) joins that document's story and names it in
     `duplicate_of`. Any other document joins the most similar open story when the similarity
     reaches `join_threshold`, else opens a new story; other stories it matches at
     `merge_threshold` are merged into the oldest of them. Documents without `published_at`
@@ -47,7 +47,12 @@ class StoryClusterer:
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
-        self._hasher = MinHasher(settings.lsh_bands, settings.lsh_rows, settings.shingle_size)
+        self._hasher = MinHasher(
+            settings.minhash_permutations,
+            settings.lsh_bands,
+            settings.lsh_rows,
+            settings.shingle_size,
+        )
         self._near = NearDuplicateIndex(self._hasher)
         self._index = StoryIndex()
         self._frequencies = DocumentFrequencies(settings.idf_prior_documents)
@@ -71,44 +76,30 @@ class StoryClusterer:
         when = self._time_of(doc)
         self._expire()
         number = self._take_number()
-        text_hash = content_hash(doc.text) if normalize_for_hash(doc.text) else None
-        signature = self._hasher.signature(word_tokens(doc.text, self.settings.shingle_tokens))
-        original = self._original_of(text_hash, signature)
+        text_hash = exact_key(doc.text)
+        shingled = self._hasher.shingle(word_tokens(doc.text, self.settings.shingle_tokens))
+        original = self._original_of(text_hash, shingled)
         merged: tuple[Story, ...] = ()
         if original is not None:
             story = self._stories[original.story]
-            member = Member(
-                number,
-                doc.id,
-                story.number,
-                when,
-                original.duplicate_of or original.id,
-                text_hash,
-                (),
-                {},
-                signature,
-            )
+            copied = original.duplicate_of or original.id
+            member = Member(number, doc.id, story.number, when, copied, text_hash, (), shingled)
         else:
             settings = self.settings
             terms = extract_terms(
                 doc.title, doc.text, doc.language, settings.lead_tokens, settings.title_weight
             )
             vector = weigh(terms, self._frequencies, settings.name_boost, settings.vector_terms)
-            self._frequencies.add(terms.counts)
-            story, merged = self._place(number, doc, vector, when)
-            member = Member(
-                number,
-                doc.id,
-                story.number,
-                when,
-                None,
-                text_hash,
-                tuple(terms.counts),
-                vector,
-                signature,
-            )
+            if terms.counts:
+                self._frequencies.add(terms.counts)
+            names = key_names(vector, terms.names, settings.key_names)
+            story, merged = self._place(number, doc, vector, names, when)
+            words = tuple(terms.counts)
+            member = Member(number, doc.id, story.number, when, None, text_hash, words, shingled)
             self._index.add_vector(story, vector)
-        self._remember(member, story)
+            story.names |= names
+        story.members.append(member.number)
+        self._remember(member)
         story.touch(when, doc.source, doc.language)
         heapq.heappush(self._expiry, (story.last_seen, story.number))
         return Assignment(
@@ -121,16 +112,21 @@ class StoryClusterer:
 
     def save(self, path: Path) -> None:
         """Write the window to `path` atomically (temporary file, then rename)."""
-        from newsflow.clustering.snapshot import save_snapshot
-
-        save_snapshot(self, path)
+        write_state(path, self._state())
 
     @classmethod
     def load(cls, path: Path, settings: ClusterSettings) -> StoryClusterer:
-        """A clusterer in the state `save` wrote to `path`."""
-        from newsflow.clustering.snapshot import load_snapshot
+        """A clusterer in the state `save` wrote to `path`, with `settings` in force.
 
-        return load_snapshot(cls(settings), path)
+        The shingling settings must be those of the saved state (signatures depend on them);
+        thresholds may differ. Raises `SnapshotError` when the file cannot be restored."""
+        clusterer = cls(settings)
+        state = read_state(path)
+        try:
+            clusterer._restore(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"{path}: damaged clusterer state ({exc!r})") from exc
+        return clusterer
 
     # --- steps of `add` -----------------------------------------------------------------
 
@@ -150,28 +146,24 @@ class StoryClusterer:
         self._next_number += 1
         return number
 
-    def _original_of(self, text_hash: str | None, signature: Signature | None) -> Member | None:
+    def _original_of(self, text_hash: str | None, shingled: Shingled | None) -> Member | None:
         if text_hash is not None and text_hash in self._by_hash:
             return self._members[self._by_hash[text_hash]]
-        if signature is None:
+        if shingled is None:
             return None
-        match = self._near.best_match(signature, self.settings.duplicate_threshold)
+        match = self._near.best_match(shingled, self.settings.duplicate_threshold)
         return None if match is None else self._members[match]
 
     def _place(
-        self, number: int, doc: Document, vector: Vector, when: float
+        self, number: int, doc: Document, vector: Vector, names: frozenset[str], when: float
     ) -> tuple[Story, tuple[Story, ...]]:
         """The story `doc` joins (new if none is close enough) and the stories merged into it."""
         settings = self.settings
         scored: list[tuple[float, int]] = []
         for candidate in self._index.candidates(
-            vector,
-            self._stories,
-            settings.query_terms,
-            settings.max_posting,
-            settings.max_candidates,
+            vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, when, doc.source, self._stories[candidate])
+            score = self._similarity(vector, names, when, doc.source, self._stories[candidate])
             if score >= settings.join_threshold:
                 scored.append((score, candidate))
         if not scored:
@@ -185,15 +177,16 @@ class StoryClusterer:
         absorbed = tuple(self._merge(survivor, self._stories[n]) for n in mergeable[1:])
         return survivor, absorbed
 
-    def _similarity(self, vector: Vector, when: float, source: str | None, story: Story) -> float:
+    def _similarity(
+        self, vector: Vector, names: frozenset[str], when: float, source: str | None, story: Story
+    ) -> float:
+        """Cosine to the story's centroid, lowered when the story has none of the article's
+        key names, for an outlet already in the story, and for a time gap beyond the grace
+        period."""
         settings = self.settings
-        centroid = dot(vector, story.centroid) / story.norm if story.norm else 0.0
-        best_member = 0.0
-        if settings.member_weight > 0:
-            best_member = max(
-                (dot(vector, self._members[n].vector) for n in story.members), default=0.0
-            )
-        score = (1.0 - settings.member_weight) * centroid + settings.member_weight * best_member
+        score = dot(vector, story.centroid) / story.norm if story.norm else 0.0
+        if names and names.isdisjoint(story.names):
+            score *= settings.name_miss_factor
         if source is not None and source in story.sources:
             score *= settings.same_source_factor
         late = story.gap_hours(when) - settings.decay_grace_hours
@@ -223,6 +216,7 @@ class StoryClusterer:
         survivor.first_seen = min(survivor.first_seen, absorbed.first_seen)
         survivor.last_seen = max(survivor.last_seen, absorbed.last_seen)
         survivor.sources |= absorbed.sources
+        survivor.names |= absorbed.names
         survivor.languages |= absorbed.languages
         survivor.merged_from.extend([absorbed.id, *absorbed.merged_from])
         if not survivor.headline:
@@ -230,14 +224,91 @@ class StoryClusterer:
         del self._stories[absorbed.number]
         return absorbed
 
-    def _remember(self, member: Member, story: Story) -> None:
+    def _remember(self, member: Member) -> None:
+        """Index a member of the window (its story lists it already)."""
         self._members[member.number] = member
         self._by_id[member.id] = member.number
         if member.content_hash is not None:
             self._by_hash.setdefault(member.content_hash, member.number)
-        if member.signature is not None:
-            self._near.add(member.number, member.signature)
-        story.members.append(member.number)
+        if member.shingled is not None:
+            self._near.add(member.number, member.shingled)
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def _signature_settings(self) -> list[int]:
+        settings = self.settings
+        return [
+            settings.minhash_permutations,
+            settings.lsh_bands,
+            settings.lsh_rows,
+            settings.shingle_size,
+        ]
+
+    def _state(self) -> dict[str, Any]:
+        """Everything needed to continue: open stories (with their centroids) and their
+        members; indexes and document frequencies are rebuilt from these on load."""
+        return {
+            "signature_settings": self._signature_settings(),
+            "clock": self._clock,
+            "next_number": self._next_number,
+            "stories": [
+                {
+                    **asdict(story),
+                    "sources": sorted(story.sources),
+                    "languages": sorted(story.languages),
+                    "names": sorted(story.names),
+                    "centroid": list(story.centroid.items()),
+                }
+                for story in self._stories.values()
+            ],
+            "members": [
+                {
+                    **asdict(member),
+                    "shingled": None
+                    if member.shingled is None
+                    else [member.shingled.size, member.shingled.signature.tolist()],
+                }
+                for member in self._members.values()
+            ],
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        if state["signature_settings"] != self._signature_settings():
+            raise SnapshotError(
+                "the state was written with minhash_permutations, lsh_bands, lsh_rows, "
+                "shingle_size = "
+                f"{state['signature_settings']}, the settings say {self._signature_settings()}"
+            )
+        self._clock = state["clock"]
+        self._next_number = state["next_number"]
+        for record in state["stories"]:
+            story = Story(
+                **{
+                    **record,
+                    "sources": set(record["sources"]),
+                    "languages": set(record["languages"]),
+                    "names": set(record["names"]),
+                    "centroid": dict(record["centroid"]),
+                }
+            )
+            self._stories[story.number] = story
+            self._index.index_terms(story)
+            self._expiry.append((story.last_seen, story.number))
+        heapq.heapify(self._expiry)
+        for record in state["members"]:
+            shingled = record["shingled"]
+            member = Member(
+                **{
+                    **record,
+                    "terms": tuple(record["terms"]),
+                    "shingled": None
+                    if shingled is None
+                    else self._hasher.restore(shingled[1], shingled[0]),
+                }
+            )
+            self._remember(member)
+            if member.terms:
+                self._frequencies.add(member.terms)
 
     # --- the window ---------------------------------------------------------------------
 

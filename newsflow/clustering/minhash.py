@@ -1,13 +1,15 @@
 """MinHash signatures over word shingles and a banded LSH index for near-duplicate lookup.
 
 Vectorised with numpy rather than `datasketch.MinHash`: hashing every shingle through SHA-1
-one by one is the slowest step of the clusterer, while here token hashes (CRC-32, stable across
-processes, unlike `hash()`) are combined into shingle hashes and permuted as whole arrays.
+one by one would be the slowest step of the clusterer. Here the words are hashed all at once
+(a polynomial hash over their UTF-8 bytes, stable across processes, unlike `hash()`), combined
+into shingle hashes and permuted as whole arrays.
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -15,8 +17,44 @@ import numpy.typing as npt
 Signature = npt.NDArray[np.uint32]
 
 _SHINGLE_BASE = np.uint64(0x100000001B3)
+_BYTE_BASE = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _SEED = 20250306
+
+
+def _powers_of(base: int, length: int) -> npt.NDArray[np.uint64]:
+    """base**0 .. base**(length - 1) modulo 2**64."""
+    powers = np.ones(length, dtype=np.uint64)
+    powers[1:] = np.cumprod(np.full(length - 1, base, dtype=np.uint64), dtype=np.uint64)
+    return powers
+
+
+class _WordHasher:
+    """64-bit hashes of words, all words of a text in a few array operations.
+
+    Word k's hash is sum((byte_i + 1) * B**i) over its bytes; computed over the joined text as
+    sum((byte_j + 1) * B**j) for the word's global byte positions j, times B**-start."""
+
+    def __init__(self) -> None:
+        self._powers = np.ones(1, dtype=np.uint64)
+        self._inverse_powers = np.ones(1, dtype=np.uint64)
+
+    def _grow(self, size: int) -> None:
+        length = 1 << max(size - 1, 1).bit_length()
+        self._powers = _powers_of(_BYTE_BASE, length)
+        self._inverse_powers = _powers_of(pow(_BYTE_BASE, -1, 2**64), length)
+
+    def hashes(self, words: list[str]) -> npt.NDArray[np.uint64]:
+        """One hash per word; equal words give equal hashes wherever they stand."""
+        data = np.frombuffer("\x00".join(words).encode("utf-8"), dtype=np.uint8)
+        if len(data) > len(self._powers):
+            self._grow(len(data))
+        values = (data.astype(np.uint64) + np.uint64(1)) * self._powers[: len(data)]
+        separators = np.flatnonzero(data == 0)
+        values[separators] = 0
+        starts = np.concatenate(([0], separators + 1))
+        sums: npt.NDArray[np.uint64] = np.add.reduceat(values, starts)
+        return _mix(sums * self._inverse_powers[starts])
 
 
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -26,45 +64,76 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return values ^ (values >> np.uint64(29))
 
 
-class MinHasher:
-    """Signatures of `bands * rows` values: the minimum of each hash permutation over shingles."""
+@dataclass(frozen=True)
+class Shingled:
+    """A MinHash signature, the number of distinct shingles it summarises and its LSH keys."""
 
-    def __init__(self, bands: int, rows: int, shingle_size: int) -> None:
+    signature: Signature
+    size: int
+    band_keys: tuple[int, ...]
+
+
+class MinHasher:
+    """Signatures of `permutations` values, the minimum of each hash permutation over the
+    shingles; the first `bands * rows` of them are cut into LSH bands."""
+
+    def __init__(self, permutations: int, bands: int, rows: int, shingle_size: int) -> None:
+        if bands * rows > permutations:
+            raise ValueError(f"{bands} bands x {rows} rows need {bands * rows} permutations")
         self.bands = bands
         self.rows = rows
         self.shingle_size = shingle_size
+        self._words = _WordHasher()
         rng = np.random.default_rng(_SEED)
-        size = bands * rows
+        size = permutations
         self._multipliers = rng.integers(1, 2**63, size=size, dtype=np.uint64) | np.uint64(1)
         self._offsets = rng.integers(0, 2**63, size=size, dtype=np.uint64)
         self._band_coefficients = rng.integers(1, 2**63, size=rows, dtype=np.uint64)
         self._band_salts = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
 
-    def signature(self, words: list[str]) -> Signature | None:
+    def shingle(self, words: list[str]) -> Shingled | None:
         """The signature of the word shingles of `words`; None when there are no words."""
         if not words:
             return None
-        hashes = np.fromiter(
-            (zlib.crc32(word.encode("utf-8")) for word in words), dtype=np.uint64, count=len(words)
-        )
+        hashes = self._words.hashes(words)
         span = max(1, len(words) - self.shingle_size + 1)
         shingles = np.zeros(span, dtype=np.uint64)
         for offset in range(min(self.shingle_size, len(words))):
             shingles = shingles * _SHINGLE_BASE + hashes[offset : offset + span]
         permuted = _mix(shingles)[:, None] * self._multipliers + self._offsets
         top_bits: npt.NDArray[np.uint64] = permuted >> np.uint64(32)
-        return top_bits.min(axis=0).astype(np.uint32)
+        signature = top_bits.min(axis=0).astype(np.uint32)
+        return Shingled(signature, len(set(shingles.tolist())), self.band_keys(signature))
 
-    def band_keys(self, signature: Signature) -> list[int]:
+    def restore(self, values: list[int], size: int) -> Shingled:
+        """The `Shingled` of a saved signature and shingle count."""
+        signature = np.array(values, dtype=np.uint32)
+        return Shingled(signature, size, self.band_keys(signature))
+
+    def band_keys(self, signature: Signature) -> tuple[int, ...]:
         """One bucket key per band; two signatures share a key when a whole band is equal."""
-        bands = signature.astype(np.uint64).reshape(self.bands, self.rows)
+        bands = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
         keys = _mix((bands * self._band_coefficients).sum(axis=1) + self._band_salts)
-        return [int(key) for key in keys]
+        return tuple(keys.tolist())
 
 
-def similarity(first: Signature, second: Signature) -> float:
-    """The estimated Jaccard similarity of the two shingle sets."""
-    return float(np.count_nonzero(first == second)) / len(first)
+def exact_key(text: str) -> str | None:
+    """A key equal for texts that differ only in case and spacing; None for a blank text."""
+    folded = " ".join(text.casefold().split())
+    if not folded:
+        return None
+    return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def containment(first: Shingled, second: Shingled) -> float:
+    """The estimated share of the smaller shingle set that is also in the larger one.
+
+    From the Jaccard estimate J (share of equal signature values): the intersection is
+    J * (|A| + |B|) / (1 + J). Unlike Jaccard, this stays high for a short article republished
+    with a long boilerplate paragraph added."""
+    jaccard = float(np.count_nonzero(first.signature == second.signature)) / len(first.signature)
+    shared = jaccard * (first.size + second.size) / (1.0 + jaccard)
+    return min(1.0, shared / min(first.size, second.size))
 
 
 class NearDuplicateIndex:
@@ -73,15 +142,12 @@ class NearDuplicateIndex:
     def __init__(self, hasher: MinHasher) -> None:
         self.hasher = hasher
         self._buckets: dict[int, int | list[int]] = {}
-        self._signatures: dict[int, Signature] = {}
+        self._signatures: dict[int, Shingled] = {}
 
-    def __len__(self) -> int:
-        return len(self._signatures)
-
-    def add(self, number: int, signature: Signature) -> None:
+    def add(self, number: int, shingled: Shingled) -> None:
         """Index document `number` under each of its band keys."""
-        self._signatures[number] = signature
-        for key in self.hasher.band_keys(signature):
+        self._signatures[number] = shingled
+        for key in shingled.band_keys:
             held = self._buckets.get(key)
             if held is None:
                 self._buckets[key] = number
@@ -92,10 +158,10 @@ class NearDuplicateIndex:
 
     def remove(self, number: int) -> None:
         """Forget document `number` (it left the window)."""
-        signature = self._signatures.pop(number, None)
-        if signature is None:
+        shingled = self._signatures.pop(number, None)
+        if shingled is None:
             return
-        for key in self.hasher.band_keys(signature):
+        for key in shingled.band_keys:
             held = self._buckets.get(key)
             if held == number:
                 del self._buckets[key]
@@ -104,11 +170,11 @@ class NearDuplicateIndex:
                 if len(held) == 1:
                     self._buckets[key] = held[0]
 
-    def best_match(self, signature: Signature, threshold: float) -> int | None:
-        """The indexed document most similar to `signature` at or above `threshold`, if any;
-        ties go to the earliest document."""
+    def best_match(self, shingled: Shingled, threshold: float) -> int | None:
+        """The indexed document with the highest `containment` with `shingled`, at least
+        `threshold`, if any; ties go to the earliest document."""
         candidates: set[int] = set()
-        for key in self.hasher.band_keys(signature):
+        for key in shingled.band_keys:
             held = self._buckets.get(key)
             if isinstance(held, int):
                 candidates.add(held)
@@ -116,7 +182,7 @@ class NearDuplicateIndex:
                 candidates.update(held)
         best: tuple[float, int] | None = None
         for number in sorted(candidates):
-            score = similarity(signature, self._signatures[number])
+            score = containment(shingled, self._signatures[number])
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, number)
         return None if best is None else best[1]

@@ -39,15 +39,16 @@ STOPWORDS: dict[str, frozenset[str]] = {
 
 def stopwords_for(tokens: list[str], language: str | None) -> frozenset[str]:
     """The stop list of `language` when listed, else of the listed language whose words are
-    most frequent among `tokens` (one list per text: "war" is a stopword only in German)."""
+    most often among the distinct `tokens` (one list per text: "war" is a stopword only in German)."""
     if language:
         listed = STOPWORDS.get(language.split("-")[0].lower())
         if listed is not None:
             return listed
     best: frozenset[str] = frozenset()
     best_hits = 0
+    distinct = set(tokens)
     for words in STOPWORDS.values():
-        hits = sum(1 for token in tokens if token in words)
+        hits = len(words & distinct)
         if hits > best_hits:
             best, best_hits = words, hits
     return best

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 
 from newsflow.clustering.model import StoryState
 from newsflow.clustering.vectors import Vector
 
 
-@dataclass
+@dataclass(slots=True)
 class Story:
     """The mutable record of one open story; times are POSIX seconds."""
 
@@ -24,6 +26,7 @@ class Story:
     languages: set[str] = field(default_factory=set)
     merged_from: list[str] = field(default_factory=list)
     centroid: Vector = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
     norm: float = 0.0
     members: list[int] = field(default_factory=list)
 
@@ -78,6 +81,11 @@ class StoryIndex:
                 square += 2.0 * old * weight + weight * weight
         story.norm = math.sqrt(square)
 
+    def index_terms(self, story: Story) -> None:
+        """Index every centroid term of a story restored with its centroid."""
+        for term in story.centroid:
+            self.postings.setdefault(term, {})[story.number] = None
+
     def drop(self, story: Story) -> None:
         """Remove every posting of the story (it expired or was merged away)."""
         for term in story.centroid:
@@ -87,26 +95,25 @@ class StoryIndex:
                 del self.postings[term]
 
     def candidates(
-        self,
-        vector: Vector,
-        stories: dict[int, Story],
-        query_terms: int,
-        max_posting: int,
-        limit: int,
+        self, vector: Vector, query_terms: int, max_posting: int, limit: int
     ) -> list[int]:
-        """Up to `limit` stories sharing one of the `query_terms` heaviest terms of `vector`
-        (terms indexed under more than `max_posting` stories are too common to ask), ranked by
-        the part of the cosine those terms explain."""
-        partial: dict[int, float] = {}
-        for term, weight in sorted(vector.items(), key=lambda item: (-item[1], item[0]))[
-            :query_terms
-        ]:
+        """Up to `limit` story numbers sharing one of the first `query_terms` terms of `vector`
+        (heaviest first; terms indexed under more than `max_posting` stories are too common to
+        ask), ranked by the summed weight of the terms they share; ties go to older stories."""
+        shared: dict[int, float] = {}
+        for term, weight in islice(vector.items(), query_terms):
             posting = self.postings.get(term)
             if posting is None or len(posting) > max_posting:
                 continue
+            get = shared.get
             for number in posting:
-                story = stories[number]
-                share = weight * story.centroid[term] / story.norm
-                partial[number] = partial.get(number, 0.0) + share
-        ranked = sorted(partial.items(), key=lambda item: (-item[1], item[0]))
-        return [number for number, _ in ranked[:limit]]
+                shared[number] = get(number, 0.0) + weight
+        if len(shared) > limit:
+            cut = heapq.nlargest(limit, shared.values())[-1]
+            shared = {number: weight for number, weight in shared.items() if weight >= cut}
+        best = sorted(shared.items(), key=_heaviest_then_oldest)[:limit]
+        return [number for number, _ in best]
+
+
+def _heaviest_then_oldest(item: tuple[int, float]) -> tuple[float, int]:
+    return -item[1], item[0]

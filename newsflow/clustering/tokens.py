@@ -9,10 +9,12 @@ from newsflow.clustering.stopwords import stopwords_for
 
 # A word: letters or digits of any script, joined by inner hyphens or dots ("QwQ-32B",
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
-# gives "entreprise" once one-letter pieces are dropped.
+# gives "entreprise" once one-letter pieces are dropped. The optional first group is the end
+# of a sentence right before the word, whose capital then says nothing.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*)")
 _JOINERS = re.compile(r"[-.]")
-_SENTENCE_END = frozenset('.!?:;"“”«»„\n')
+_PLAIN, _CAPITALISED, _NAME_SHAPED = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -23,27 +25,29 @@ class Terms:
     names: frozenset[str]
 
 
-def _is_name_shaped(token: str) -> bool:
-    """Digits, acronyms ("NYSE") and inner capitals ("QwQ", "iPhone") mark a name or number."""
-    if any(char.isdigit() for char in token):
-        return True
-    letters = [char for char in token if char.isalpha()]
-    return len(letters) >= 2 and (
-        all(char.isupper() for char in letters) or any(char.isupper() for char in letters[1:])
-    )
-
-
-def _starts_sentence(text: str, start: int) -> bool:
-    """True when the word at `start` opens the text or a sentence (so its capital says little)."""
-    before = text[max(0, start - 4) : start].rstrip(" \t'‘’")
-    return not before or before[-1] in _SENTENCE_END
+def _shape(word: str) -> int:
+    """Plain ("launch"), capitalised ("Thursday") or name-shaped: digits, acronyms ("NYSE"),
+    inner capitals ("QwQ", "iPhone"), and words of scripts without case."""
+    if word.isalpha() and word.islower():
+        return _PLAIN
+    letters = word.replace("-", "").replace(".", "")
+    if not letters.isalpha():
+        return _NAME_SHAPED
+    if letters.islower():
+        return _PLAIN
+    if len(letters) == 1 or letters[1:].islower():
+        return _CAPITALISED
+    return _NAME_SHAPED
 
 
 def _expand(token: str) -> list[str]:
     """A compound and its parts: "deepseek-r1" -> ["deepseek-r1", "deepseek", "r1"]."""
-    if not _JOINERS.search(token):
+    if "-" not in token and "." not in token:
         return [token]
-    parts = [part for part in _JOINERS.split(token) if len(part) > 1 or part.isdigit()]
+    pieces = _JOINERS.split(token)
+    if all(piece.isdigit() for piece in pieces):
+        return [token]  # a number ("6.1", "2024-25"): its pieces are other numbers
+    parts = [part for part in pieces if len(part) > 1 or part.isdigit()]
     return [token, *parts]
 
 
@@ -60,31 +64,28 @@ def extract_terms(
     or when it is capitalised in the middle of a sentence of the lead; titles are often in
     title case, so a capital there alone does not count.
     """
-    lead_matches = []
-    for match in _WORD.finditer(text):
-        lead_matches.append(match)
-        if len(lead_matches) >= lead_tokens:
-            break
+    lead = _WORD_AFTER.findall(text[: lead_tokens * 16])[:lead_tokens]
     title_words = _WORD.findall(title)
-    folded_lead = [match.group().casefold() for match in lead_matches]
-    folded_title = [word.casefold() for word in title_words]
-    stop = stopwords_for(folded_lead or folded_title, language)
+    folded_lead = [word.casefold() for _, word in lead]
+    stop = stopwords_for(folded_lead[:60] or [w.casefold() for w in title_words], language)
 
     counts: dict[str, float] = {}
     names: set[str] = set()
-    for match, folded in zip(lead_matches, folded_lead, strict=True):
-        word = match.group()
-        name_like = _is_name_shaped(word) or (
-            word[0].isupper() and not _starts_sentence(text, match.start())
+    for position, ((after_end, word), folded) in enumerate(zip(lead, folded_lead, strict=True)):
+        if folded in stop:
+            continue
+        shape = _shape(word)
+        name_like = shape == _NAME_SHAPED or (
+            shape == _CAPITALISED and not (after_end or position == 0)
         )
         for term in _expand(folded):
             if _keep(term, stop):
                 counts[term] = counts.get(term, 0.0) + 1.0
                 if name_like:
                     names.add(term)
-    for word, folded in zip(title_words, folded_title, strict=True):
-        name_like = _is_name_shaped(word)
-        for term in _expand(folded):
+    for word in title_words:
+        name_like = _shape(word) == _NAME_SHAPED
+        for term in _expand(word.casefold()):
             if _keep(term, stop):
                 counts[term] = counts.get(term, 0.0) + title_weight
                 if name_like:
@@ -94,9 +95,5 @@ def extract_terms(
 
 def word_tokens(text: str, limit: int) -> list[str]:
     """The first `limit` case-folded words of `text`, for shingling."""
-    words: list[str] = []
-    for match in _WORD.finditer(text.casefold()):
-        words.append(match.group())
-        if len(words) >= limit:
-            break
-    return words
+    words: list[str] = _WORD.findall(text[: limit * 10].casefold())
+    return words[:limit]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import islice, repeat
+from operator import mul
 
 from newsflow.clustering.tokens import Terms
 
@@ -14,6 +16,7 @@ class DocumentFrequencies:
     """How many documents in the window contain each term (counted once per document)."""
 
     def __init__(self, prior_documents: float) -> None:
+        """`prior_documents`: pseudo-documents smoothing the idf of a nearly empty window."""
         self.counts: dict[str, int] = {}
         self.documents = 0
         self.prior_documents = prior_documents
@@ -36,33 +39,37 @@ class DocumentFrequencies:
             else:
                 del counts[term]
 
-    def idf(self, term: str) -> float:
-        """Smoothed inverse document frequency: rare terms weigh more, unseen ones most.
-
-        `prior_documents` pseudo-documents without the term keep the first articles of a window
-        from penalising exactly the terms they share (with one article seen, its terms would
-        otherwise weigh less than the newcomer's own)."""
-        documents = self.documents + self.prior_documents
-        return math.log((documents + 1) / (self.counts.get(term, 0) + 1))
-
 
 def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, size: int) -> Vector:
-    """The unit-length vector of the `size` heaviest terms: sublinear tf x idf, names boosted."""
-    weights: list[tuple[float, str]] = []
+    """The unit-length vector of the `size` heaviest terms, heaviest first: sublinear tf x idf,
+    names boosted.
+
+    idf = ln((N + P + 1) / (df + 1)) with N documents in the window and P `prior_documents`
+    pseudo-documents without the term: they keep the first articles of a window from
+    penalising exactly the terms they share (with one article seen, its terms would otherwise
+    weigh less than the newcomer's own)."""
+    counts = frequencies.counts
+    log_documents = math.log(frequencies.documents + frequencies.prior_documents + 1)
+    log, names = math.log, terms.names
+    ranked: list[tuple[float, str]] = []  # (-weight, term): heaviest first, ties by term
     for term, count in terms.counts.items():
-        weight = (1.0 + math.log(count)) if count >= 1.0 else count
-        weight *= frequencies.idf(term)
-        if term in terms.names:
-            weight *= name_boost
-        weights.append((weight, term))
-    weights.sort(key=lambda pair: (-pair[0], pair[1]))
-    kept = weights[:size]
+        weight = (1.0 + log(count) if count >= 1.0 else count) * (
+            log_documents - log(counts.get(term, 0) + 1)
+        )
+        ranked.append((-weight * name_boost if term in names else -weight, term))
+    ranked.sort()
+    kept = ranked[:size]
     norm = math.sqrt(sum(weight * weight for weight, _ in kept)) or 1.0
-    return {term: weight / norm for weight, term in kept}
+    return {term: -weight / norm for weight, term in kept}
 
 
-def dot(first: Vector, second: Vector) -> float:
-    """Dot product of two sparse vectors."""
-    if len(first) > len(second):
-        first, second = second, first
-    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
+def key_names(vector: Vector, names: frozenset[str], count: int) -> frozenset[str]:
+    """The `count` heaviest name-like terms of `vector`: who and where the article is about."""
+    return frozenset(islice((term for term in vector if term in names), count))
+
+
+def dot(vector: Vector, other: Vector) -> float:
+    """Dot product of two sparse vectors, iterating over the first (give the shorter first)."""
+    found = map(other.get, vector.keys(), repeat(0.0, len(vector)))
+    total: float = sum(map(mul, vector.values(), found))
+    return total

@@ -1,0 +1,45 @@
+"""Writing and reading clusterer state files: gzip-compressed JSON, replaced atomically."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SNAPSHOT_FORMAT = 1
+
+
+class SnapshotError(ValueError):
+    """A state file that cannot be restored."""
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    """Write `state` to `path` through a temporary file in the same folder and a rename, so a
+    crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+                out.write(json.dumps({"format": SNAPSHOT_FORMAT, **state}).encode("utf-8"))
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The state stored at `path`; raises `SnapshotError` for anything unreadable."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            state = json.loads(handle.read().decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"cannot read clusterer state {path}: {exc}") from exc
+    if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
+        raise SnapshotError(f"{path} is not a clusterer state file of format {SNAPSHOT_FORMAT}")
+    return state

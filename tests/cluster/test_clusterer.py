@@ -1,0 +1,213 @@
+"""Behaviour of the story clusterer on real and hand-made articles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from benchmarks.cluster_data import syndicated_copy
+from newsflow.clustering import Document, StoryClusterer
+from newsflow.config import ClusterSettings
+from tests.cluster.conftest import seed_documents
+
+T0 = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
+
+
+def _doc(doc_id: str, title: str, text: str, hours: float = 0.0, **extra: str) -> Document:
+    return Document(doc_id, title, text, published_at=T0 + timedelta(hours=hours), **extra)
+
+
+def test_the_two_seed_write_ups_are_one_story(settings: ClusterSettings) -> None:
+    first, second = seed_documents()
+    clusterer = StoryClusterer(settings)
+    one, two = clusterer.add(first), clusterer.add(second)
+    assert one.story_id == two.story_id
+    assert two.duplicate_of is None  # same event, different wording: not a copy
+    assert two.story.article_count == 2
+    assert two.story.sources == ("Example Daily", "Example Wire")
+    assert two.story.headline == first.title
+
+
+def test_corpus_pages_stay_out_of_the_seed_story(
+    settings: ClusterSettings, corpus: list[Document]
+) -> None:
+    first, second = seed_documents()
+    clusterer = StoryClusterer(settings)
+    story_id = clusterer.add(first).story_id
+    others = [clusterer.add(replace(doc, published_at=first.published_at)) for doc in corpus]
+    assert clusterer.add(second).story_id == story_id
+    assert all(assignment.story_id != story_id for assignment in others)
+
+
+def test_a_syndicated_copy_is_a_duplicate_of_its_original(
+    settings: ClusterSettings, corpus: list[Document]
+) -> None:
+    clusterer = StoryClusterer(settings)
+    originals = {doc.id: clusterer.add(doc) for doc in corpus}
+    for doc in corpus:
+        copy = syndicated_copy(doc)
+        assert copy.title != doc.title and copy.text != doc.text
+        assignment = clusterer.add(copy)
+        assert assignment.duplicate_of == doc.id
+        assert assignment.story_id == originals[doc.id].story_id
+
+
+def test_the_same_text_under_another_id_is_an_exact_duplicate(settings: ClusterSettings) -> None:
+    clusterer = StoryClusterer(settings)
+    original = clusterer.add(_doc("a", "Title", "Short   text of the page.", source="x"))
+    again = clusterer.add(_doc("b", "Other title", "short text of the PAGE.", source="y"))
+    assert again.duplicate_of == "a"
+    assert again.story_id == original.story_id
+    assert again.story.article_count == 2
+
+
+def test_a_redelivered_article_keeps_its_assignment_and_counts_once(
+    settings: ClusterSettings,
+) -> None:
+    first, second = seed_documents()
+    clusterer = StoryClusterer(settings)
+    clusterer.add(first)
+    assigned = clusterer.add(second)
+    again = clusterer.add(second)
+    assert (again.story_id, again.duplicate_of) == (assigned.story_id, assigned.duplicate_of)
+    assert again.story.article_count == 2
+
+
+def test_same_input_order_gives_the_same_assignments(
+    settings: ClusterSettings, corpus: list[Document]
+) -> None:
+    documents = [*seed_documents(), *corpus, *(syndicated_copy(doc) for doc in corpus[:5])]
+
+    def run() -> list[tuple[str, str | None]]:
+        clusterer = StoryClusterer(settings)
+        return [(a.story_id, a.duplicate_of) for a in map(clusterer.add, documents)]
+
+    assert run() == run()
+
+
+def test_a_story_expires_from_the_window_by_age(settings: ClusterSettings) -> None:
+    text = "Flooding closed the Rhine bridge at Koblenz on Monday, officials said."
+    clusterer = StoryClusterer(settings)
+    first = clusterer.add(_doc("a", "Rhine bridge closed", text, source="x"))
+    inside = clusterer.add(_doc("b", "Koblenz bridge shut", text + " More soon.", 100, source="y"))
+    assert inside.story_id == first.story_id
+    late = clusterer.add(
+        _doc("c", "Rhine bridge closed", text, 100 + settings.window_hours + 1, source="x")
+    )
+    assert late.story_id != first.story_id
+    assert late.duplicate_of is None  # the original left the window with its story
+
+
+def test_an_article_matching_two_stories_merges_them(settings: ClusterSettings) -> None:
+    merging = settings.model_copy(update={"join_threshold": 0.3, "merge_threshold": 0.3})
+    clusterer = StoryClusterer(merging)
+    left = clusterer.add(
+        _doc(
+            "a",
+            "Zephyrine Okonkwo wins Halvorsen prize",
+            "Okonkwo Halvorsen Zephyrine",
+            0,
+            source="one",
+        )
+    )
+    right = clusterer.add(
+        _doc(
+            "b", "Quarmby Institute funds Vasquez lab", "Quarmby Vasquez Institute", 1, source="two"
+        )
+    )
+    assert left.story_id != right.story_id
+    both = clusterer.add(
+        _doc(
+            "c",
+            "Okonkwo Halvorsen Zephyrine Quarmby Vasquez Institute",
+            "prize lab funds",
+            2,
+            source="three",
+        )
+    )
+    assert both.story_id == left.story_id  # the older story absorbs the younger
+    assert [story.id for story in both.merged] == [right.story_id]
+    assert both.story.merged_from == (right.story_id,)
+    assert both.story.article_count == 3
+    assert both.story.sources == ("one", "three", "two")
+    assert clusterer.add(_doc("b", "", "", 3)).story_id == left.story_id
+
+
+def test_german_and_french_write_ups_cluster_by_event(settings: ClusterSettings) -> None:
+    german = [
+        _doc(
+            "de1",
+            "Bundesbank senkt Prognose für 2025",
+            "Die Deutsche Bundesbank hat ihre Wachstumsprognose für 2025 auf 0,2 Prozent "
+            "gesenkt. Präsident Joachim Nagel verwies am Freitag in Frankfurt auf Zölle.",
+            source="Zeitung A",
+            language="de",
+        ),
+        _doc(
+            "de2",
+            "Nagel: Wirtschaft wächst kaum",
+            "Bundesbank-Präsident Joachim Nagel erwartet für 2025 nur noch 0,2 Prozent "
+            "Wachstum. Die Bundesbank nannte in Frankfurt die Zölle als Hauptgrund.",
+            1,
+            source="Zeitung B",
+            language="de",
+        ),
+    ]
+    french = [
+        _doc(
+            "fr1",
+            "Incendie à Marseille : l’entrepôt de Gémenos détruit",
+            "Un incendie a détruit dans la nuit un entrepôt de Gémenos, près de Marseille, "
+            "a indiqué la préfecture des Bouches-du-Rhône. Aucun blessé n’est à déplorer.",
+            2,
+            source="Journal A",
+            language="fr",
+        ),
+        _doc(
+            "fr2",
+            "Gémenos : un entrepôt ravagé par les flammes",
+            "Les pompiers des Bouches-du-Rhône ont lutté toute la nuit contre l’incendie "
+            "d’un entrepôt à Gémenos. La préfecture ne signale aucun blessé.",
+            3,
+            source="Journal B",
+            language="fr",
+        ),
+    ]
+    clusterer = StoryClusterer(settings)
+    de1, de2, fr1, fr2 = (clusterer.add(doc) for doc in [*german, *french])
+    assert de1.story_id == de2.story_id
+    assert fr1.story_id == fr2.story_id
+    assert de1.story_id != fr1.story_id
+    assert fr2.story.languages == ("fr",)
+
+
+def test_articles_without_a_time_take_the_latest_time_seen(settings: ClusterSettings) -> None:
+    clusterer = StoryClusterer(settings)
+    untimed = clusterer.add(Document("a", "First", "A first article about tulips."))
+    assert untimed.story.first_seen == datetime(1970, 1, 1, tzinfo=UTC)
+    clusterer.add(_doc("b", "Second", "A second article, about tractors.", 5))
+    later = clusterer.add(Document("c", "Third", "A third article, on quantum dots."))
+    assert later.story.first_seen == T0 + timedelta(hours=5)
+
+
+def test_the_key_name_check_separates_same_offence_different_players(
+    settings: ClusterSettings,
+) -> None:
+    first = _doc(
+        "a",
+        "Cowboys linebacker Marcus Hale arrested on DUI charge",
+        "Dallas Cowboys linebacker Marcus Hale was arrested early Sunday in Frisco, Texas, on "
+        "suspicion of driving while intoxicated, police said. Hale, 26, was released on bond.",
+        source="one",
+    )
+    second = _doc(
+        "b",
+        "Ravens receiver Tyrell Dunn arrested for DUI",
+        "Baltimore Ravens wide receiver Tyrell Dunn was arrested Saturday night in Owings "
+        "Mills, Maryland, on suspicion of driving under the influence, police said.",
+        1,
+        source="two",
+    )
+    checking = settings.model_copy(update={"name_miss_factor": 0.3})
+    clusterer = StoryClusterer(checking)
+    assert clusterer.add(first).story_id != clusterer.add(second).story_id

@@ -1,0 +1,70 @@
+"""Saving and restoring the clusterer's window."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cluster_data import read_labelled, syndicated_copy
+from newsflow.clustering import Document, StoryClusterer
+from newsflow.clustering.snapshot import SnapshotError
+from newsflow.config import ClusterSettings
+
+
+def _assign(clusterer: StoryClusterer, documents: list[Document]) -> list[tuple[str, ...]]:
+    return [
+        (a.story_id, a.duplicate_of or "", str(a.story.article_count), *a.story.merged_from)
+        for a in map(clusterer.add, documents)
+    ]
+
+
+def test_a_restored_clusterer_continues_exactly_where_it_stopped(
+    settings: ClusterSettings, same_story_val: Path, tmp_path: Path
+) -> None:
+    rows = read_labelled(same_story_val)[:300]
+    documents = [row.doc for row in rows]
+    documents[150:150] = [syndicated_copy(doc) for doc in documents[:3]]
+    uninterrupted = _assign(StoryClusterer(settings), documents)
+
+    first = StoryClusterer(settings)
+    before = _assign(first, documents[:160])
+    state = tmp_path / "state" / "cluster.json.gz"
+    first.save(state)
+    restored = StoryClusterer.load(state, settings)
+    after = _assign(restored, documents[160:])
+
+    assert before + after == uninterrupted
+    assert not list(state.parent.glob(".*")), "no temporary file is left behind"
+
+
+def test_restored_state_answers_redeliveries(settings: ClusterSettings, tmp_path: Path) -> None:
+    clusterer = StoryClusterer(settings)
+    assigned = clusterer.add(Document("a", "Title", "Some text about a harbour strike."))
+    clusterer.save(tmp_path / "state")
+    again = StoryClusterer.load(tmp_path / "state", settings).add(Document("a", "Title", "x"))
+    assert again.story_id == assigned.story_id
+    assert again.story.article_count == 1
+
+
+def test_a_damaged_state_file_is_refused_clearly(settings: ClusterSettings, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.write_bytes(b"not gzip at all")
+    with pytest.raises(SnapshotError, match="cannot read"):
+        StoryClusterer.load(broken, settings)
+    foreign = tmp_path / "foreign"
+    foreign.write_bytes(gzip.compress(b'{"format": 99}'))
+    with pytest.raises(SnapshotError, match="format"):
+        StoryClusterer.load(foreign, settings)
+
+
+def test_a_state_with_other_shingling_settings_is_refused(
+    settings: ClusterSettings, tmp_path: Path
+) -> None:
+    clusterer = StoryClusterer(settings)
+    clusterer.add(Document("a", "Title", "Some text about a harbour strike."))
+    clusterer.save(tmp_path / "state")
+    other = settings.model_copy(update={"shingle_size": settings.shingle_size + 1})
+    with pytest.raises(SnapshotError, match="shingle_size"):
+        StoryClusterer.load(tmp_path / "state", other)

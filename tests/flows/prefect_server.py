@@ -100,3 +100,26 @@ def wait_until(probe: Callable[[], T | None], timeout_s: float, every_s: float =
             raise TimeoutError(f"nothing after {timeout_s:.0f}s")
         time.sleep(every_s)
     return found
+
+
+@contextmanager
+def reporting_to(server: PrefectServer) -> Iterator[None]:
+    """Flow runs in this process report to `server` while the block runs.
+
+    Prefect's event and log workers are process-wide and keep the API they first talked to,
+    so they are drained (and rebuilt on next use) when the API changes, both ways.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    def drain() -> None:
+        EventsWorker.drain_all()
+        APILogWorker.drain_all(timeout=5)
+
+    drain()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        try:
+            yield
+        finally:
+            drain()

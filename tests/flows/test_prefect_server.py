@@ -33,7 +33,7 @@ from prefect.client.schemas.filters import (
 
 from flows.poll_feeds import poll_feeds
 from tests.flows.news_site import news_site
-from tests.flows.prefect_server import PrefectServer
+from tests.flows.prefect_server import PrefectServer, reporting_to
 
 pytestmark = pytest.mark.integration
 
@@ -78,8 +78,6 @@ def polled(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[PolledRun]:
     """One poll-feeds run reported to the real server: two feeds over seeds and corpus pages."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     tmp = tmp_path_factory.mktemp("poll")
     env = {
         "NEWSFLOW_DATA_DIR": str(tmp / "data"),
@@ -105,7 +103,7 @@ def polled(
                     }
                 )
             )
-            with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
+            with reporting_to(prefect_server_process):
                 state = asyncio.run(poll_feeds(str(feeds_file), "loopback", return_state=True))
                 [run] = api(
                     lambda c: c.read_flow_runs(

@@ -50,7 +50,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
     "--window-size=1440,900",
-    "--virtual-time-budget=20000",
+    "--virtual-time-budget=30000",
 ]
 
 
@@ -202,11 +202,15 @@ def test_prefect_ui_shows_the_poll_run(
         *CHROMIUM_FLAGS,
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
     ]
-    dom = subprocess.run(
-        [*browse, "--dump-dom", runs_page], capture_output=True, text=True, timeout=120
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    # The page's script fetched the runs from the API and rendered them.
+    # The page's script fetches the runs from the API and renders them; on a busy machine
+    # that can outlast Chromium's virtual-time budget, so look up to three times.
+    for _ in range(3):
+        dom = subprocess.run(
+            [*browse, "--dump-dom", runs_page], capture_output=True, text=True, timeout=120
+        )
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        if polled.name in dom.stdout:
+            break
     assert polled.name in dom.stdout
     assert "poll-feeds" in dom.stdout
 

@@ -180,6 +180,13 @@ def test_pipeline_services_only_set_settings_newsflow_reads(services: Services) 
         assert not unknown, f"{name} sets {unknown}, which no setting reads"
 
 
+def test_poller_leaves_consuming_to_the_consumer_services(services: Services) -> None:
+    # Otherwise each poll run would join the cluster and index groups and compete with them.
+    assert environment(services["poller"])["NEWSFLOW_KAFKA_SERVICES_RUNNING"] == "true"
+    for name in ("cluster", "indexer"):
+        assert "NEWSFLOW_KAFKA_SERVICES_RUNNING" not in environment(services[name])
+
+
 def test_kafka_is_a_single_kraft_node(services: Services) -> None:
     env = environment(services["kafka"])
     assert services["kafka"]["image"].startswith("apache/kafka:")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -31,13 +30,6 @@ from newsflow.pipeline import Pipeline, subscriptions
 from newsflow.stages import StageHandler
 
 
-class Stage(StrEnum):
-    """The consuming stages that run as services."""
-
-    CLUSTER = "cluster"
-    INDEX = "index"
-
-
 class BatchJob(BaseModel):
     """One polled batch and what processes it.
 
@@ -47,7 +39,7 @@ class BatchJob(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
-    stage: Stage
+    stage: str
     size: int
     offsets: dict[str, str]
     messages: Annotated[list[Message], SkipValidation] = Field(exclude=True, repr=False)
@@ -73,13 +65,7 @@ def consume_batch(job: BatchJob) -> State[int]:
     return Completed(message=summary, data=job.size)
 
 
-def stage_parts(pipeline: Pipeline, stage: Stage) -> tuple[list[str], str, StageHandler]:
-    """The topics, consumer group and handler of `stage` on `pipeline`."""
-    subscription = subscriptions(pipeline.settings)[stage]
-    return subscription.topics, subscription.group, pipeline.handler(stage)
-
-
-def batch_runner(stage: Stage, handler: StageHandler) -> Callable[[Sequence[Message]], None]:
+def batch_runner(stage: str, handler: StageHandler) -> Callable[[Sequence[Message]], None]:
     """A consumer-loop handler that runs each batch as a `<stage>-batch` flow run."""
     batch_flow = consume_batch.with_options(name=f"{stage}-batch")
 
@@ -98,18 +84,23 @@ def batch_runner(stage: Stage, handler: StageHandler) -> Callable[[Sequence[Mess
 
 def run_stage(
     pipeline: Pipeline,
-    stage: Stage,
+    stage: str,
     stop: StopFlag,
     *,
     limits: BatchLimits | None = None,
     heartbeat: Path | None = None,
     until_idle: bool = False,
+    as_flow_runs: bool = True,
 ) -> int:
     """Consume `stage`'s topics until `stop` is set (or, with `until_idle`, until a round
-    handles nothing new); touch `heartbeat` every round. Returns the messages handled."""
-    topics, group, handler = stage_parts(pipeline, stage)
+    handles nothing new); touch `heartbeat` every round. With `as_flow_runs` every batch is
+    a `<stage>-batch` flow run. Returns the messages handled."""
+    subscription = subscriptions(pipeline.settings)[stage]
+    handler = pipeline.handler(stage)
     loop_stage = LoopStage(
-        str(stage), pipeline.bus.consumer(topics, group), batch_runner(stage, handler)
+        stage,
+        pipeline.bus.consumer(subscription.topics, subscription.group),
+        batch_runner(stage, handler) if as_flow_runs else handler.handle,
     )
     last_seen: list[int | None] = [None]
 

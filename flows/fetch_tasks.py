@@ -9,7 +9,6 @@ process-wide limit and per-host limits hold across all of them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Coroutine
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,6 +19,7 @@ from prefect.tasks import exponential_backoff
 from connectors.feedlist import FeedSpec
 from connectors.feeds import FeedError
 from connectors.http import Fetcher, FetchError
+from connectors.http.feedpoll import is_transient
 from newsflow.ingest import fetch_article, read_source
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
@@ -31,9 +31,6 @@ R = TypeVar("R")
 RETRIES = 2
 RETRY_JITTER_FACTOR = 0.5
 
-_TRANSIENT_REASONS = frozenset({SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR})
-_RETRYABLE_STATUS = re.compile(r"HTTP (5\d\d|429)\b")
-
 
 class TransientFetchError(Exception):
     """A fetch that failed in a way worth retrying; carries the skip to report if it stays."""
@@ -41,13 +38,6 @@ class TransientFetchError(Exception):
     def __init__(self, skip: Skip) -> None:
         self.skip = skip
         super().__init__(str(skip))
-
-
-def is_transient(skip: Skip) -> bool:
-    """Whether trying again later may succeed: timeouts, failed connects, HTTP 5xx and 429."""
-    if skip.reason in _TRANSIENT_REASONS:
-        return True
-    return skip.reason is SkipReason.HTTP_STATUS and bool(_RETRYABLE_STATUS.match(skip.detail))
 
 
 def _retry_only_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -1,10 +1,9 @@
-"""Kafka commands: `status` (consumer lag), `serve` (a stage as a consumer service) and
-`reprocess` (re-run stages from the retained topics)."""
+"""Kafka commands: `status` (consumer lag) and `reprocess` (re-run stages from the retained
+topics). A stage as a consumer service is `newsflow serve STAGE` (serve_cmd)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
@@ -15,7 +14,7 @@ from rich.table import Table
 from newsflow.cli.app import DataDirOption, JsonOption, app, console, fail, out, settings_for
 from newsflow.config import Settings
 from newsflow.consumer_loop import BatchLimits, StopFlag, drained, run_stages
-from newsflow.pipeline import STAGES, Pipeline, subscriptions
+from newsflow.pipeline import Pipeline, subscriptions
 
 
 def kafka_settings_or_fail(data_dir: DataDirOption) -> Settings:
@@ -61,20 +60,6 @@ def status(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
         )
     out.print(table)
     out.print(f"total lag: {sum(row.lag for row in rows)}")
-
-
-@app.command("serve")
-def serve(
-    stage: Annotated[str, typer.Argument(help=f"One of: {', '.join(STAGES)}.")],
-    data_dir: DataDirOption = None,
-) -> None:
-    """Run one consuming stage as a long-running Kafka consumer service (stop: SIGTERM)."""
-    if stage not in STAGES:
-        fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
-    settings = kafka_settings_or_fail(data_dir)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
-        run_stages(pipeline.stages([stage]), stop, batch_limits(settings))
 
 
 @app.command("reprocess")

@@ -1,35 +1,47 @@
-"""`newsflow serve` and `newsflow serve-stage`: the long-running Prefect services.
+"""`newsflow serve`: the long-running services.
 
-Prefect is imported inside the commands, so the other commands start without it.
+- `newsflow serve --feeds FILE`: the Prefect deployments (one `poll-feeds` per feed group on
+  its interval, and `replay-seeds`), served from this process; needs a Prefect server.
+- `newsflow serve STAGE`: one consuming stage as a Kafka consumer service. With a Prefect
+  server configured (PREFECT_API_URL) every batch is reported as a `<stage>-batch` flow run.
+
+Prefect is imported inside the command, so the other commands start without it.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from connectors.seeds import MANIFEST
-from newsflow.cli.app import DataDirOption, app, console, fail, feed_list_from, settings_for
+from newsflow.cli.app import DataDirOption, app, console, fail, feed_list_from
+from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
+from newsflow.pipeline import STAGES
 
 DEFAULT_SEEDS = Path("seeds")
 
 
-def _require_prefect_server() -> None:
+def _prefect_api_url() -> str | None:
     from prefect.settings import PREFECT_API_URL
 
-    if not PREFECT_API_URL.value():
-        fail(
-            "serving deployments needs a Prefect server: set PREFECT_API_URL "
-            "(docker compose does); without a server use `newsflow run --feeds`"
-        )
+    value = PREFECT_API_URL.value()
+    return str(value) if value else None
 
 
 @app.command("serve")
 def serve_command(
+    stage: Annotated[
+        str | None,
+        typer.Argument(
+            help=f"A consuming stage to run as a Kafka service: {', '.join(STAGES)}. "
+            "Without it, serve the poll-feeds and replay-seeds deployments."
+        ),
+    ] = None,
     feeds: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--feeds",
             envvar="NEWSFLOW_FEEDS_FILE",
@@ -37,14 +49,28 @@ def serve_command(
             exists=True,
             dir_okay=False,
         ),
-    ],
+    ] = None,
     seeds: Annotated[
         Path, typer.Option("--seeds", help="Seeds folder for the replay-seeds deployment.")
     ] = DEFAULT_SEEDS,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Flow runs at a time.")] = 4,
+    heartbeat: Annotated[
+        Path | None,
+        typer.Option(help="With STAGE: a file touched every loop round, for health checks."),
+    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the poll-feeds deployments (on each group's interval) and replay-seeds."""
-    _require_prefect_server()
+    """Serve the Prefect deployments, or run one consuming stage (stop: SIGTERM)."""
+    if stage is not None:
+        _serve_stage(stage, heartbeat, data_dir)
+        return
+    if feeds is None:
+        fail("give --feeds (or NEWSFLOW_FEEDS_FILE) to serve the deployments, or a STAGE")
+    if not _prefect_api_url():
+        fail(
+            "serving deployments needs a Prefect server: set PREFECT_API_URL "
+            "(docker compose does); without a server use `newsflow run --feeds`"
+        )
     feed_list = feed_list_from(feeds)
 
     from prefect import serve
@@ -59,42 +85,23 @@ def serve_command(
     serve(*deployments, limit=limit)
 
 
-@app.command("serve-stage")
-def serve_stage_command(
-    stage: Annotated[str, typer.Argument(help="The consuming stage to run: cluster or index.")],
-    batch_size: Annotated[int, typer.Option(min=1, help="Most messages per batch.")] = 500,
-    batch_wait_s: Annotated[
-        float, typer.Option(min=0.1, help="Longest time a batch stays open.")
-    ] = 1.0,
-    heartbeat: Annotated[
-        Path | None, typer.Option(help="File touched after every poll, for health checks.")
-    ] = None,
-    until_idle: Annotated[
-        bool, typer.Option("--until-idle", help="Exit once a poll comes back empty.")
-    ] = False,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Consume one stage from Kafka; every batch is a `<stage>-batch` Prefect flow run."""
-    from flows.consume import Stage, run_stage
-
-    if stage not in set(Stage):
-        fail(f"unknown stage {stage!r}: choose one of {', '.join(Stage)}")
-    settings = settings_for(data_dir)
-    if settings.kafka.bootstrap is None:
-        fail(
-            "serve-stage consumes from Kafka: set NEWSFLOW_KAFKA_BOOTSTRAP (on the embedded "
-            "bus, `newsflow run` and `newsflow replay` cluster and index in-process)"
-        )
-    from newsflow.consumer_loop import BatchLimits, StopFlag
+def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> None:
+    if stage not in STAGES:
+        fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    settings = kafka_settings_or_fail(data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from flows.consume import run_stage
+    from newsflow.consumer_loop import StopFlag
     from newsflow.pipeline import Pipeline
 
+    as_flow_runs = bool(_prefect_api_url())
     with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
         handled = run_stage(
             pipeline,
-            Stage(stage),
+            stage,
             stop,
-            limits=BatchLimits(max_records=batch_size, max_wait_s=batch_wait_s),
+            limits=batch_limits(settings),
             heartbeat=heartbeat,
-            until_idle=until_idle,
+            as_flow_runs=as_flow_runs,
         )
     console.print(f"{stage}: {handled} message(s) handled")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-# The shared data sits next to the main checkout; a worktree elsewhere names it explicitly.
-SHARED = Path(os.environ.get("NEWSFLOW_SHARED_DIR") or REPO.parent / "shared")
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +19,11 @@ def repo() -> Path:
 
 
 @pytest.fixture(scope="session")
-def compose_spec() -> dict[str, Any]:
+def compose_spec(shared_dir: Path) -> dict[str, Any]:
     """The Compose file format's JSON Schema from the shared specs (never copied here)."""
-    path = SHARED / "specs" / "compose-spec.json"
+    path = shared_dir / "specs" / "compose-spec.json"
     if not path.is_file():
-        pytest.skip(f"shared compose spec not found at {path} (expected <repo>/../shared)")
+        pytest.skip(f"shared compose spec not found at {path}")
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 

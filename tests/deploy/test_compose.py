@@ -29,9 +29,6 @@ STATEFUL_DATA_PATHS = {
     "prefect-server": "/data/prefect",
 }
 LAPTOP_MEMORY_BUDGET_BYTES = 8 * 1024**3
-# What compose uses from the search branch (`newsflow kibana-setup` and its saved objects):
-# checked like everything else once that branch is merged, tolerated as missing before.
-FROM_THE_SEARCH_BRANCH = {"kibana-setup", "./deploy/kibana"}
 
 
 def _is_one_shot(service: dict[str, Any]) -> bool:
@@ -178,9 +175,16 @@ def test_pipeline_services_point_at_the_compose_services(services: Services) -> 
 def test_pipeline_services_only_set_settings_newsflow_reads(services: Services) -> None:
     known = settings_env_names()
     assert {"NEWSFLOW_KAFKA_BOOTSTRAP", "NEWSFLOW_ES_URL", "NEWSFLOW_DATA_DIR"} <= known
-    for name in PIPELINE_SERVICES:
+    for name in (*PIPELINE_SERVICES, "kibana-setup"):
         unknown = {k for k in environment(services[name]) if k.startswith("NEWSFLOW_")} - known
         assert not unknown, f"{name} sets {unknown}, which no setting reads"
+
+
+def test_poller_leaves_consuming_to_the_consumer_services(services: Services) -> None:
+    # Otherwise each poll run would join the cluster and index groups and compete with them.
+    assert environment(services["poller"])["NEWSFLOW_KAFKA_SERVICES_RUNNING"] == "true"
+    for name in ("cluster", "indexer"):
+        assert "NEWSFLOW_KAFKA_SERVICES_RUNNING" not in environment(services[name])
 
 
 def test_kafka_is_a_single_kraft_node(services: Services) -> None:
@@ -219,7 +223,7 @@ def test_host_files_mounted_into_services_exist(services: Services, repo: Path) 
     for name, service in services.items():
         for volume in service.get("volumes", []):
             source = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", volume.split(":")[0])
-            if source.startswith(".") and source not in FROM_THE_SEARCH_BRANCH:
+            if source.startswith("."):
                 assert (repo / source).exists(), f"{name} mounts missing {source}"
 
 
@@ -266,4 +270,4 @@ def test_newsflow_services_run_existing_commands(services: Services) -> None:
     for name, service in services.items():
         if "build" in service and service.get("entrypoint") is None:
             command = service["command"][0]
-            assert command in registered | FROM_THE_SEARCH_BRANCH, f"{name}: no command {command}"
+            assert command in registered, f"{name}: no command {command}"

@@ -6,11 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
-from tests.flows.prefect_server import PrefectServer, running_prefect_server
+from tests.flows.prefect_server import PrefectServer, reporting_to, running_prefect_server
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +28,8 @@ def prefect_server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture()
 def prefect_server(prefect_server_process: PrefectServer) -> Iterator[PrefectServer]:
     """The real server, with this test's flow runs reporting to it."""
-    with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
+    with reporting_to(prefect_server_process):
         yield prefect_server_process
-        APILogWorker.drain_all(
-            timeout=5
-        )  # deliver this test's run logs while the server still listens
 
 
 @pytest.fixture()

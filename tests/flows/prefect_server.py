@@ -9,10 +9,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 STARTUP_TIMEOUT_S = 120.0
 
@@ -51,6 +54,8 @@ def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_API_URL=f"{url}/api",
         PREFECT_LOGGING_LEVEL="WARNING",
+        # Tests start deployment runs themselves; no scheduled run may race them.
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
     )
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
@@ -85,3 +90,36 @@ def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until(probe: Callable[[], T | None], timeout_s: float, every_s: float = 1.0) -> T:
+    """Call `probe` until it returns something; raise `TimeoutError` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while (found := probe()) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing after {timeout_s:.0f}s")
+        time.sleep(every_s)
+    return found
+
+
+@contextmanager
+def reporting_to(server: PrefectServer) -> Iterator[None]:
+    """Flow runs in this process report to `server` while the block runs.
+
+    Prefect's event and log workers are process-wide and keep the API they first talked to,
+    so they are drained (and rebuilt on next use) when the API changes, both ways.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    def drain() -> None:
+        EventsWorker.drain_all()
+        APILogWorker.drain_all(timeout=5)
+
+    drain()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        try:
+            yield
+        finally:
+            drain()

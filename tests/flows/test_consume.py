@@ -18,7 +18,7 @@ from prefect.client.schemas.filters import (
 )
 
 from connectors.seeds import load_seeds
-from flows.consume import Stage, offset_ranges, run_stage
+from flows.consume import offset_ranges, run_stage
 from newsflow.bus import Message
 from newsflow.config import load_settings
 from newsflow.consumer_loop import BatchLimits, StopFlag
@@ -48,7 +48,7 @@ def runs_of(flow_name: str, since: datetime) -> list[Any]:
     return asyncio.run(read())
 
 
-def drain(pipeline: Pipeline, stage: Stage, batch_size: int = 500, **options: Any) -> int:
+def drain(pipeline: Pipeline, stage: str, batch_size: int = 500, **options: Any) -> int:
     limits = BatchLimits(max_records=batch_size, max_wait_s=0.2)
     return run_stage(pipeline, stage, StopFlag(), limits=limits, until_idle=True, **options)
 
@@ -61,8 +61,8 @@ def test_stages_report_each_batch_as_a_flow_run(seeds_dir: Path, tmp_path: Path)
     with Pipeline(load_settings()) as pipeline:
         for article in articles:
             pipeline.publish(article)
-        assert drain(pipeline, Stage.CLUSTER, batch_size=1, heartbeat=heartbeat) == 2
-        assert drain(pipeline, Stage.INDEX) == 4  # two articles, two story updates
+        assert drain(pipeline, "cluster", batch_size=1, heartbeat=heartbeat) == 2
+        assert drain(pipeline, "index") == 4  # two articles, two story updates
         stored = pipeline.store.get_articles([a.id for a in articles])
     assert heartbeat.is_file()
     assert len({a.story_id for a in stored}) == 1 and stored[0].story_id
@@ -87,7 +87,7 @@ def test_failed_batch_is_a_failed_run_then_retried_before_commit(
     with Pipeline(load_settings()) as pipeline:
         for article in seed_articles(seeds_dir):
             pipeline.publish(article)
-        drain(pipeline, Stage.CLUSTER)
+        drain(pipeline, "cluster")
         real_upsert = pipeline.store.upsert_articles
         outages = [ConnectionError("search store unreachable")]
 
@@ -97,10 +97,10 @@ def test_failed_batch_is_a_failed_run_then_retried_before_commit(
             return real_upsert(articles)
 
         monkeypatch.setattr(pipeline.store, "upsert_articles", flaky_upsert)
-        assert drain(pipeline, Stage.INDEX) == 4
+        assert drain(pipeline, "index") == 4
         assert pipeline.store.count_articles() == 2
         # Committed only after the retry: a new member of the group has nothing left to do.
-        assert drain(pipeline, Stage.INDEX) == 0
+        assert drain(pipeline, "index") == 0
     failed, completed = sorted(runs_of("index-batch", started), key=lambda run: run.start_time)
     assert failed.state.is_failed() and "search store unreachable" in failed.state.message
     assert completed.state.is_completed()

@@ -48,14 +48,21 @@ def test_serve_needs_a_prefect_server(repo_root: Path, monkeypatch: pytest.Monke
     assert "PREFECT_API_URL" in result.output
 
 
-def test_serve_stage_refuses_an_unknown_stage() -> None:
-    result = CliRunner().invoke(app, ["serve-stage", "extract"])
+def test_serve_refuses_an_unknown_stage() -> None:
+    result = CliRunner().invoke(app, ["serve", "extract"])
     assert result.exit_code == 1
     assert "unknown stage 'extract'" in result.output
 
 
+def test_serve_without_stage_needs_a_feed_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSFLOW_FEEDS_FILE", raising=False)
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "--feeds" in result.output
+
+
 def test_serve_stage_needs_kafka(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEWSFLOW_KAFKA_BOOTSTRAP", raising=False)
-    result = CliRunner().invoke(app, ["serve-stage", "index"])
+    result = CliRunner().invoke(app, ["serve", "index"])
     assert result.exit_code == 1
     assert "NEWSFLOW_KAFKA_BOOTSTRAP" in result.output

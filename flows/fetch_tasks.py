@@ -1,4 +1,4 @@
-"""The polling tasks: read one feed, fetch and extract one article.
+"""The polling tasks: read one feed (plainly, or with its feed state), fetch one article.
 
 Each task ends one of three ways: a result; a `Skip` for a failure that trying again will
 not fix (404, not a feed, no article text); or `TransientFetchError` for one that might
@@ -19,7 +19,7 @@ from prefect.tasks import exponential_backoff
 from connectors.feedlist import FeedSpec
 from connectors.feeds import FeedError
 from connectors.http import Fetcher, FetchError
-from connectors.http.feedpoll import is_transient
+from connectors.http.feedpoll import FeedEntries, FeedPoller, is_transient
 from newsflow.ingest import fetch_article, read_source
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
@@ -62,6 +62,19 @@ async def read_feed(fetcher: Fetcher, spec: FeedSpec) -> list[SourceItem] | Skip
         return Skip(spec.url, SkipReason.FEED_PARSE_ERROR, str(exc))
 
 
+@task(name="poll-feed", cache_policy=NO_CACHE, retry_condition_fn=_retry_only_transient)
+async def poll_feed(poller: FeedPoller, spec: FeedSpec) -> FeedEntries:
+    """A due feed read with its stored state: its entries not seen in an earlier poll, or in
+    `skip` why there are none (not modified, same body, or a failure that will not heal).
+
+    Nothing is marked seen here: the flow commits the feed once its entries are handled.
+    """
+    read = await poller.new_entries(spec.url, source=spec.name)
+    if read.skip is not None:
+        _raise_if_transient(read.skip)
+    return read
+
+
 @task(name="fetch-article", cache_policy=NO_CACHE, retry_condition_fn=_retry_only_transient)
 async def fetch_and_extract(fetcher: Fetcher, item: SourceItem) -> Article | Skip:
     """One listed item as an extracted article, or why it did not become one."""
@@ -70,7 +83,7 @@ async def fetch_and_extract(fetcher: Fetcher, item: SourceItem) -> Article | Ski
 
 
 ReadFeed = Task[[Fetcher, FeedSpec], Coroutine[Any, Any, list[SourceItem] | Skip]]
-FetchArticle = Task[[Fetcher, SourceItem], Coroutine[Any, Any, Article | Skip]]
+PollFeed = Task[[FeedPoller, FeedSpec], Coroutine[Any, Any, FeedEntries]]
 
 
 def with_retries(task_: Task[P, R], timeout_s: float, retry_delay_s: float) -> Task[P, R]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from newsflow.outcomes import RunReport, Skip
+from newsflow.outcomes import RunReport, Skip, SkipReason
 from schemas import Article, Story
 
 
@@ -15,7 +15,8 @@ class FeedStatus(StrEnum):
     """How a feed fared in one poll."""
 
     NEW = "new"  # at least one new article came out of it
-    UNCHANGED = "unchanged"  # read, but no new article came out of it
+    UNCHANGED = "unchanged"  # no new article came out of it (or 304, or the same body)
+    NOT_DUE = "not-due"  # polled recently: not fetched this time (adaptive schedule)
     FAILED = "failed"  # could not be read or parsed, retries included
 
 
@@ -29,19 +30,24 @@ class FeedOutcome:
     articles: int = 0
     seen_before: int = 0
     error: Skip | None = None
+    # Why the feed was not read though nothing failed: not due, not modified, same body.
+    not_read: Skip | None = None
     item_skips: list[Skip] = field(default_factory=list)
 
     @property
     def status(self) -> FeedStatus:
         if self.error is not None:
             return FeedStatus.FAILED
+        if self.not_read is not None and self.not_read.reason is SkipReason.NOT_DUE:
+            return FeedStatus.NOT_DUE
         return FeedStatus.NEW if self.articles else FeedStatus.UNCHANGED
 
     @property
     def reason(self) -> str:
-        """Why the feed failed or what its items were skipped for, as short text."""
-        if self.error is not None:
-            return f"{self.error.reason}" + (f": {self.error.detail}" if self.error.detail else "")
+        """Why the feed failed or was not read, or what its items were skipped for."""
+        whole = self.error or self.not_read
+        if whole is not None:
+            return f"{whole.reason}" + (f": {whole.detail}" if whole.detail else "")
         counts = Counter(str(skip.reason) for skip in self.item_skips)
         return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
 
@@ -60,8 +66,9 @@ class PollResult:
         """The poll as the pipeline's `RunReport`: articles in, every skip with its reason."""
         report = RunReport(articles=len(self.published))
         for feed in self.feeds:
-            for skip in ([feed.error] if feed.error else []) + feed.item_skips:
-                report.skipped(skip)
+            for skip in [feed.error, feed.not_read, *feed.item_skips]:
+                if skip is not None:
+                    report.skipped(skip)
         return report
 
 

@@ -3,12 +3,14 @@
 `read_source` and `fetch_article` are the single steps (the Prefect flows run each as a
 task); `ingest` runs them for a whole feed list or item list with bounded concurrency and
 hands every article to a callback, which publishes it on the bus.
+The feed-state steps (`due_feeds`, `fetched_before`, `mark_fetched`, `commit_polled`) are
+shared with the `poll-feeds` flow in the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from connectors.feedlist import FeedSpec
@@ -103,30 +105,60 @@ async def ingest(
             sink(outcome)
             report.articles += 1
             if poller is not None:
-                seen = {outcome.canonical_url, *_canonical_or_empty(item.url)}
-                poller.state.mark_articles(seen, poller.clock())
+                mark_fetched(poller, item, outcome)
         if on_done:
             on_done(1)
 
     await asyncio.gather(*(one(item) for item in unique))
     if poller is not None:
-        for read in polled:
-            retry = [i for i in read.new if id(i) in failed and is_transient(failed[id(i)])]
-            poller.commit(read, retry=retry)
+        commit_polled(poller, polled, failed)
     return report
+
+
+def due_feeds(poller: FeedPoller, specs: Sequence[FeedSpec]) -> tuple[list[FeedSpec], list[Skip]]:
+    """The feeds among `specs` due for a poll, and a not-due skip for each of the others."""
+    by_url = {spec.url: spec for spec in specs}
+    due = set(poller.due(by_url))
+    not_due = [
+        Skip(url, SkipReason.NOT_DUE, "polled recently (see `newsflow feeds`)")
+        for url in by_url
+        if url not in due
+    ]
+    return [spec for url, spec in by_url.items() if url in due], not_due
+
+
+def fetched_before(state: FeedState, items: Iterable[SourceItem]) -> set[str]:
+    """The canonical URLs among `items` (valid URLs) fetched as articles in an earlier run."""
+    return state.articles_seen(canonicalize(item.url) for item in items)
+
+
+def mark_fetched(poller: FeedPoller, item: SourceItem, article: Article) -> None:
+    """Remember that `item` became `article`, so that later runs do not fetch it again."""
+    seen = {article.canonical_url, *_canonical_or_empty(item.url)}
+    poller.state.mark_articles(seen, poller.clock())
+
+
+def commit_polled(
+    poller: FeedPoller, polled: Iterable[FeedEntries], failed: Mapping[int, Skip]
+) -> None:
+    """Mark the polled feeds' entries seen and store their state.
+
+    `failed` maps `id(item)` to why that entry did not become an article; entries that failed
+    transiently (timeouts, 5xx, ...) are left unseen, so the next poll offers them again.
+    """
+    for read in polled:
+        retry = [i for i in read.new if id(i) in failed and is_transient(failed[id(i)])]
+        poller.commit(read, retry=retry)
 
 
 async def _poll_feeds(
     poller: FeedPoller, specs: Sequence[FeedSpec], report: RunReport
 ) -> list[FeedEntries]:
     """Poll the due feeds among `specs` concurrently; the others are skipped as not due."""
-    by_url = {spec.url: spec for spec in specs}
-    due = set(poller.due(by_url))
-    for url in by_url.keys() - due:
-        report.skipped(Skip(url, SkipReason.NOT_DUE, "polled recently (see `newsflow feeds`)"))
-    reads = await asyncio.gather(
-        *(poller.new_entries(url, source=by_url[url].name) for url in by_url if url in due)
-    )
+    due, not_due = due_feeds(poller, specs)
+    for skip in not_due:
+        report.skipped(skip)
+    reads = await asyncio.gather(*(poller.new_entries(spec.url, source=spec.name) for spec in due))
     for read in reads:
         if read.skip is not None:
             report.skipped(read.skip)
@@ -144,7 +176,7 @@ def _not_fetched_before(
     state: FeedState, items: list[SourceItem], report: RunReport
 ) -> list[SourceItem]:
     """Items whose canonical URL was not fetched as an article in an earlier run."""
-    known = state.articles_seen(canonicalize(item.url) for item in items)
+    known = fetched_before(state, items)
     fresh = []
     for item in items:
         if canonicalize(item.url) in known:

@@ -1,4 +1,4 @@
-"""Fixtures for the flow tests: Prefect's test harness and a real loopback Prefect server."""
+"""Fixtures for the flow tests: Prefect's harness, a real Prefect server, a news site."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
+from tests.flows.news_site import NewsSite, news_site
 from tests.flows.prefect_server import PrefectServer, reporting_to, running_prefect_server
 
 
@@ -42,3 +43,18 @@ def newsflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NEWSFLOW_FETCH_PER_HOST_RATE", "0")
     monkeypatch.setenv("NEWSFLOW_FETCH_TOTAL_TIMEOUT_S", "20")
     return tmp_path / "data"
+
+
+SITE_CORPUS_PAGES = 4
+# Feeds are due again at once, so back-to-back runs poll them (the schedule has its own tests).
+TINY_POLL_FLOOR_MINUTES = "0.0001"
+
+
+@pytest.fixture()
+def site(
+    corpus_dir: Path, seeds_dir: Path, newsflow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[NewsSite]:
+    """A loopback news site (seeds and a few corpus pages) for poll-feeds runs."""
+    monkeypatch.setenv("NEWSFLOW_FETCH_POLL_FLOOR_MINUTES", TINY_POLL_FLOOR_MINUTES)
+    with news_site(corpus_dir, seeds_dir, SITE_CORPUS_PAGES) as served:
+        yield served

@@ -1,11 +1,13 @@
 """A loopback news site for the flow tests: feeds over corpus pages and the seeds.
 
 Responses are scripted per path (a list of statuses, the last one repeating), and the site
-records every request and the most requests it had in flight at once.
+records every request and the most requests it had in flight at once. Feeds carry an ETag
+and get a 304 when the request's If-None-Match names it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -29,6 +31,7 @@ class Page:
     content_type: str
     body: bytes
     statuses: list[int] = field(default_factory=lambda: [200])
+    etag: str | None = None
 
 
 @dataclass
@@ -37,6 +40,7 @@ class NewsSite:
 
     pages: dict[str, Page] = field(default_factory=dict)
     hits: Counter[str] = field(default_factory=Counter)
+    not_modified: Counter[str] = field(default_factory=Counter)  # 304s answered
     delay_s: float = 0.0
     in_flight: int = 0
     peak_in_flight: int = 0
@@ -50,13 +54,13 @@ class NewsSite:
             f"<pubDate>{format_datetime(PUBLISHED)}</pubDate></item>"
             for link in links
         )
-        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{path}</title>{items}'
-        self.pages[path] = Page(
-            "application/rss+xml", (body + "</channel></rss>").encode(), statuses or [200]
-        )
+        head = f'<?xml version="1.0"?><rss version="2.0"><channel><title>{path}</title>{items}'
+        body = (head + "</channel></rss>").encode()
+        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+        self.pages[path] = Page("application/rss+xml", body, statuses or [200], etag)
         return self.base_url + path
 
-    def respond(self, path: str) -> tuple[int, str, bytes]:
+    def respond(self, path: str, if_none_match: str | None = None) -> tuple[int, Page | None]:
         with self.lock:
             self.hits[path] += 1
             self.in_flight += 1
@@ -66,9 +70,13 @@ class NewsSite:
             time.sleep(self.delay_s)
             page = self.pages.get(path)
             if page is None:
-                return 404, "text/plain", b"not found"
+                return 404, None
             status = page.statuses[min(attempt, len(page.statuses)) - 1]
-            return (status, page.content_type, page.body if status == 200 else b"busy")
+            if status == 200 and page.etag is not None and if_none_match == page.etag:
+                with self.lock:
+                    self.not_modified[path] += 1
+                return 304, page
+            return status, page
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -85,9 +93,14 @@ def news_site(corpus_dir: Path, seeds_dir: Path, corpus_pages: int) -> Iterator[
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            status, content_type, body = site.respond(urlsplit(self.path).path)
+            path = urlsplit(self.path).path
+            status, page = site.respond(path, self.headers.get("If-None-Match"))
+            content_type, body = (page.content_type, page.body) if page else ("text/plain", b"")
+            body = body if status == 200 else {304: b"", 404: b"not found"}.get(status, b"busy")
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            if page is not None and page.etag is not None:
+                self.send_header("ETag", page.etag)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-from prefect.client.schemas.sorting import ArtifactSort
 
-from flows.poll_feeds import poll_feeds
-from flows.poll_report import FeedStatus, PollResult
+from flows.poll_report import FeedStatus
 from newsflow.outcomes import SkipReason
-from tests.flows.news_site import NewsSite, news_site
+from tests.flows.news_site import NewsSite
+from tests.flows.polling import article_hits, by_name, read_artifacts, run_poll, write_feed_list
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 
@@ -25,35 +18,6 @@ SEED_PATHS = [
     "/2025/03/06/alibaba-qwq-32b-deepseek-rival",
     "/tech/alibaba-unveils-qwq-32b-reasoning-model",
 ]
-CORPUS_PAGES = 4
-
-
-@pytest.fixture()
-def site(corpus_dir: Path, seeds_dir: Path, newsflow_env: Path) -> Iterator[NewsSite]:
-    with news_site(corpus_dir, seeds_dir, CORPUS_PAGES) as served:
-        yield served
-
-
-def write_feed_list(path: Path, feeds: dict[str, str], group: str = "world") -> Path:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "feeds": [
-                    {"url": url, "name": name, "group": group} for name, url in feeds.items()
-                ],
-                "groups": {group: {"interval_minutes": 5}},
-            }
-        )
-    )
-    return path
-
-
-def run_poll(feeds_file: Path, group: str = "world") -> PollResult:
-    return asyncio.run(poll_feeds(str(feeds_file), group, retry_delay_s=0.01))
-
-
-def by_name(result: PollResult) -> dict[str, Any]:
-    return {feed.name: feed for feed in result.feeds}
 
 
 def articles_links(site: NewsSite) -> list[str]:
@@ -101,11 +65,15 @@ def test_poll_reports_new_unchanged_and_failed_feeds(site: NewsSite, tmp_path: P
     assert {a.story_id for a in first.articles} == {s.id for s in first.stories}
     assert None not in {a.story_id for a in first.articles}
 
+    fetched = article_hits(site)
     second = run_poll(feeds_file)
     world_again = by_name(second)["world"]
+    # The feed answered 304 to its stored ETag: nothing was read, no article fetched again.
     assert world_again.status is FeedStatus.UNCHANGED
-    assert world_again.articles == 0
-    assert world_again.seen_before == world.articles + 1
+    assert world_again.reason == "not-modified"
+    assert (world_again.listed, world_again.articles) == (0, 0)
+    assert site.not_modified["/feeds/world.xml"] == 1
+    assert article_hits(site) == fetched
     assert second.published == []
 
 
@@ -122,14 +90,7 @@ def test_poll_publishes_feed_table_and_story_summary(site: NewsSite, tmp_path: P
     site.add_feed("/feeds/seeds.xml", SEED_PATHS)  # the second outlet's report appears
     run_poll(feeds_file, group="Tech News")
 
-    async def artifacts(key: str) -> list[Any]:
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                sort=ArtifactSort.CREATED_DESC,
-            )
-
-    second_table, first_table = asyncio.run(artifacts("poll-feeds-tech-news-feeds"))
+    second_table, first_table = read_artifacts("poll-feeds-tech-news-feeds")
     rows = {row["feed"]: row for row in json.loads(first_table.data)}
     assert rows["seeds wire"]["status"] == "new"
     assert rows["seeds wire"]["new articles"] == 1
@@ -138,7 +99,7 @@ def test_poll_publishes_feed_table_and_story_summary(site: NewsSite, tmp_path: P
     rows = {row["feed"]: row for row in json.loads(second_table.data)}
     assert (rows["seeds wire"]["new articles"], rows["seeds wire"]["seen before"]) == (1, 1)
 
-    second, first = (a.data for a in asyncio.run(artifacts("poll-feeds-tech-news-stories")))
+    second, first = (a.data for a in read_artifacts("poll-feeds-tech-news-stories"))
     assert "## New stories (1)" in first and "+1 article(s), 1 in all" in first
     assert "## Growing stories (0)" in first
     # New or growing depends on the clusterer (see test_poll_report); the article is listed.

@@ -135,7 +135,7 @@ def test_poll_run_its_task_runs_and_artifacts_are_on_the_server(
         )
     )
     names = [task_run.name.rsplit("-", 1)[0] for task_run in task_runs]
-    assert names.count("read-feed") == polled.feeds
+    assert names.count("poll-feed") == polled.feeds  # feeds go through the feed state
     assert names.count("fetch-article") == polled.items
     assert all(task_run.state.is_completed() for task_run in task_runs)
     artifacts = api(

@@ -1,0 +1,62 @@
+"""Helpers for the poll-feeds tests: a feed list file, a run, its outcomes and artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+
+from flows.poll_feeds import poll_feeds
+from flows.poll_report import FeedOutcome, PollResult
+from tests.flows.news_site import NewsSite
+
+
+def write_feed_list(path: Path, feeds: dict[str, str], group: str = "world") -> Path:
+    """A feed list with `feeds` (name -> URL), all in `group`."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "feeds": [
+                    {"url": url, "name": name, "group": group} for name, url in feeds.items()
+                ],
+                "groups": {group: {"interval_minutes": 5}},
+            }
+        )
+    )
+    return path
+
+
+def run_poll(feeds_file: Path, group: str = "world") -> PollResult:
+    """One poll-feeds flow run, with short retry delays."""
+    return asyncio.run(poll_feeds(str(feeds_file), group, retry_delay_s=0.01))
+
+
+def by_name(result: PollResult) -> dict[str | None, FeedOutcome]:
+    return {feed.name: feed for feed in result.feeds}
+
+
+def article_hits(site: NewsSite) -> dict[str, int]:
+    """Requests per page of `site`, feeds and robots.txt left out."""
+    return {
+        path: n
+        for path, n in site.hits.items()
+        if not path.startswith("/feeds/") and path != "/robots.txt"
+    }
+
+
+def read_artifacts(key: str) -> list[Any]:
+    """The artifacts stored under `key`, newest first."""
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+            )
+
+    return asyncio.run(read())

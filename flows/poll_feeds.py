@@ -14,8 +14,10 @@ polled and a markdown summary of new and growing stories.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -44,6 +46,8 @@ from newsflow.urls import article_id, canonicalize
 from schemas import Article
 
 DEFAULT_RETRY_DELAY_S = 10.0
+FEED_STATE_LOCK = "feedstate.lock"
+LOCK_POLL_S = 0.2
 STORY_LOOKUP_LIMIT = 1000
 
 T = TypeVar("T")
@@ -245,6 +249,26 @@ async def publish_artifacts(name: str, title: str, result: PollResult) -> None:
     )
 
 
+@asynccontextmanager
+async def feed_state_turn(data_dir: Path) -> AsyncIterator[FeedState]:
+    """The data dir's feed state without autocommit, held by this run alone.
+
+    Its write transaction lasts the whole run (committed after the pipeline processed it), so
+    runs of other groups on the same data dir wait here for their turn (a file lock) instead
+    of failing on a locked database.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / FEED_STATE_LOCK).open("a") as lock:  # closing it releases the lock
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(LOCK_POLL_S)
+        with FeedState.in_data_dir(data_dir, autocommit=False) as state:
+            yield state
+
+
 @flow(name="poll-feeds")
 async def poll_feeds(
     feeds_file: str, group: str, retry_delay_s: float = DEFAULT_RETRY_DELAY_S
@@ -254,13 +278,11 @@ async def poll_feeds(
     specs = load_feed_list(Path(feeds_file)).groups().get(group)
     if not specs:
         raise ValueError(f"{feeds_file} has no feeds in group {group!r}")
-    with (
-        Pipeline(settings) as pipeline,
-        FeedState.in_data_dir(settings.data_dir, autocommit=False) as feed_state,
-    ):
-        result = await poll_sources(
-            settings, pipeline, feeds=specs, feed_state=feed_state, retry_delay_s=retry_delay_s
-        )
+    async with feed_state_turn(settings.data_dir) as feed_state:
+        with Pipeline(settings) as pipeline:
+            result = await poll_sources(
+                settings, pipeline, feeds=specs, feed_state=feed_state, retry_delay_s=retry_delay_s
+            )
     await publish_artifacts(f"poll-feeds-{group}", f"poll-feeds, group {group}", result)
     get_run_logger().info(
         "%d feed(s), %d new article(s), %d story(ies) touched",

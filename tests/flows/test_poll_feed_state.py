@@ -3,11 +3,16 @@ seen entries, articles not fetched twice, transient failures offered again, not-
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
 
+from connectors.feedlist import FeedSpec
+from connectors.http.feedstate import FeedState
+from flows.poll_feeds import feed_state_turn
 from flows.poll_report import FeedStatus
 from newsflow.outcomes import SkipReason
 from tests.flows.news_site import NewsSite
@@ -18,6 +23,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness"
 SEED = "/2025/03/06/alibaba-qwq-32b-deepseek-rival"
 # One feed group per test: artifact keys are per group, and the Prefect API is per session.
 GROUP_304, GROUP_RETRY, GROUP_NOT_DUE = "state-304", "state-retry", "state-not-due"
+GROUP_TURNS = "state-turns"
+OTHER_FEED = "http://127.0.0.1:9/other.xml"
+HOLD_S = 8.0  # longer than SQLite's 5 s busy timeout
 
 
 def corpus_paths(site: NewsSite) -> list[str]:
@@ -123,3 +131,42 @@ def test_feed_polled_recently_is_not_due(
     assert str(newest["wire"]["reason"]).startswith("not-due: polled recently")
     stories = read_artifacts(f"poll-feeds-{GROUP_NOT_DUE}-stories")[0].data
     assert "1 feed(s) polled: 0 new, 0 unchanged, 1 not-due, 0 failed" in stories
+
+
+def test_a_run_waits_while_another_run_holds_the_feed_state(
+    site: NewsSite, tmp_path: Path, newsflow_env: Path
+) -> None:
+    # A run holds one feed-state write transaction until it is done. Another group's run on
+    # the same data dir (another deployment, another process) must wait for its turn, not
+    # fail on a locked database (SQLite gives up after 5 s, so the other run holds longer).
+    feeds_file = write_feed_list(
+        tmp_path / "feeds.yml",
+        {"wire": site.add_feed("/feeds/wire.xml", [SEED])},
+        group=GROUP_TURNS,
+    )
+    holding, feed_hits_at_release = threading.Event(), []
+
+    def other_run() -> None:
+        async def hold() -> None:
+            async with feed_state_turn(newsflow_env) as state:
+                state.add([FeedSpec(OTHER_FEED)], 60)
+                holding.set()
+                await asyncio.sleep(HOLD_S)
+                feed_hits_at_release.append(site.hits["/feeds/wire.xml"])
+                state.commit()
+
+        asyncio.run(hold())
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    assert holding.wait(timeout=30)
+    result = run_poll(feeds_file, GROUP_TURNS)
+    other.join()
+
+    assert feed_hits_at_release == [0]  # the run did not poll while the other held the state
+    assert by_name(result)["wire"].articles == 1
+    with FeedState.in_data_dir(newsflow_env) as state:
+        assert {feed.url for feed in state.feeds()} == {
+            OTHER_FEED,
+            site.base_url + "/feeds/wire.xml",
+        }

@@ -47,6 +47,17 @@ def test_feed_status_and_reason() -> None:
     assert row["feed"] == "u" and row["status"] == "failed"
 
 
+def test_feed_not_read_is_not_due_or_unchanged_never_failed() -> None:
+    not_due = FeedOutcome(url="u", not_read=Skip("u", SkipReason.NOT_DUE, "polled recently"))
+    assert not_due.status is FeedStatus.NOT_DUE
+    assert not_due.reason == "not-due: polled recently"
+    not_modified = FeedOutcome(url="u", not_read=Skip("u", SkipReason.NOT_MODIFIED))
+    assert not_modified.status is FeedStatus.UNCHANGED
+    assert not_modified.reason == "not-modified"
+    report = PollResult(feeds=[not_due, not_modified]).run_report()
+    assert report.reasons() == {"not-due": 1, "not-modified": 1}
+
+
 def test_story_is_new_when_all_its_articles_came_in_this_run() -> None:
     fresh, older = "a" * 24, "b" * 24
     result = PollResult(

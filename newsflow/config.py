@@ -8,13 +8,14 @@ print masked everywhere, including `newsflow config`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -129,6 +130,22 @@ class FetchSettings(_Section):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a network (CIDR): {cidr!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> FetchSettings:
+        if self.poll_floor_minutes > self.poll_ceiling_minutes:
+            raise ValueError("poll_floor_minutes must not exceed poll_ceiling_minutes")
+        return self
 
 
 # --- clustering (newsflow/clustering) -------------------------------------------------------
@@ -261,6 +278,14 @@ class KafkaSettings(_Section):
     ssl_keyfile: Path | None = None
     ssl_password: SecretStr | None = None
     ssl_check_hostname: bool = True
+    # How `replay`/`run` wait for their articles to go through the Kafka stages.
+    services_running: bool = Field(
+        default=False,
+        description="the consumer services run elsewhere: only publish, then wait for the store",
+    )
+    process_timeout_s: float = Field(
+        default=300.0, gt=0, description="how long to wait for published articles to be stored"
+    )
 
 
 # --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------
@@ -278,6 +303,18 @@ class SearchSettings(_Section):
     es_password: SecretStr | None = None
     es_ca_cert: Path | None = None
     opensearch_url: str | None = None
+    search_index_prefix: str = Field(
+        default="newsflow-", pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="index/alias prefix"
+    )
+    search_refresh_interval: str = Field(
+        default="1s", description="how soon indexed documents become searchable, e.g. 1s, 30s"
+    )
+    search_bulk_size: int = Field(default=500, gt=0, description="documents per bulk request")
+    search_timeout_s: float = Field(default=30.0, gt=0, description="one request's timeout")
+    search_retry_max_s: float = Field(
+        default=120.0, gt=0, description="how long to retry an unavailable server before failing"
+    )
+    kibana_url: str | None = None
 
 
 # --- the whole configuration ----------------------------------------------------------------

@@ -49,7 +49,8 @@ class LoopStats:
     batches: int = 0
     messages: int = 0
     handler_failures: int = 0
-    lag: int | None = None
+    last_poll: int | None = None  # messages the latest poll returned
+    lag: int | None = None  # None until the consumer has partitions and knows their ends
     lag_by_partition: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
@@ -111,6 +112,11 @@ def collect_batch(consumer: BusConsumer, limits: BatchLimits, stop: StopFlag) ->
     return batch
 
 
+def drained(stages: Sequence[Stage]) -> bool:
+    """Every stage has its partitions, is at their ends, and its last poll came back empty."""
+    return all(s.stats.lag == 0 and s.stats.last_poll == 0 for s in stages)
+
+
 def run_stages(
     stages: Sequence[Stage],
     stop: StopFlag,
@@ -161,6 +167,7 @@ def _turn(stage: Stage, stop: StopFlag, limits: BatchLimits, max_backoff_s: floa
         batch = stage.failed_batch
     else:
         batch = collect_batch(stage.consumer, limits, stop)
+        stage.stats.last_poll = len(batch)
         _record_lag(stage)
     if not batch:
         return
@@ -191,4 +198,4 @@ def _record_lag(stage: Stage) -> None:
     if isinstance(stage.consumer, ReportsLag):
         by_partition = stage.consumer.lag()
         stage.stats.lag_by_partition = by_partition
-        stage.stats.lag = sum(by_partition.values())
+        stage.stats.lag = sum(by_partition.values()) if by_partition else None

@@ -6,10 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from newsflow.urls import redact_url
+
 
 class SkipReason(StrEnum):
     """Every way an item can leave the pipeline before indexing, as a stable code."""
 
+    NOT_DUE = "not-due"
     NOT_MODIFIED = "not-modified"
     UNCHANGED = "unchanged"
     SEEN_BEFORE = "seen-before"
@@ -30,6 +33,12 @@ class SkipReason(StrEnum):
     EXTRACT_ERROR = "extract-error"
 
 
+# Skips that mean "nothing new here", not that something went wrong.
+NOT_FAILURES = frozenset(
+    {SkipReason.NOT_DUE, SkipReason.NOT_MODIFIED, SkipReason.UNCHANGED, SkipReason.SEEN_BEFORE}
+)
+
+
 @dataclass(frozen=True)
 class Skip:
     """An item that was dropped on purpose, with the reason code and a human detail."""
@@ -39,7 +48,8 @@ class Skip:
     detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.reason}: {self.url}" + (f" ({self.detail})" if self.detail else "")
+        url = redact_url(self.url)  # printed and logged: never with credentials
+        return f"{self.reason}: {url}" + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass

@@ -5,39 +5,69 @@
 
 `Pipeline.publish` is the end of the producing half (`newsflow.ingest`); `Pipeline.process`
 runs the consuming stages in this process until the bus is drained. With Kafka configured,
-the same stages also run as separate consumer services.
+the same stages also run as separate consumer services (`newsflow serve STAGE`), and
+`process` runs them until the published articles reached the store, or only waits for that
+when `[kafka] services_running` says the services do the work.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from connectors.memory_bus import MemoryBus
+from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Message, Topics
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
+from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
 from newsflow.stages import ClusterStage, IndexStage, StageHandler, drain, publish_article
 from newsflow.store import SearchStore
 from schemas import Article
 
-CLUSTER_GROUP = "newsflow-cluster"
-INDEX_GROUP = "newsflow-index"
-DEAD_LETTER_GROUP = "newsflow-dead-letter-log"
+STAGES = ("cluster", "index", "dead-letter-log")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a consuming stage reads, and as which consumer group."""
+
+    stage: str
+    topics: list[str]
+    group: str
+
+
+def subscriptions(settings: Settings) -> dict[str, Subscription]:
+    """The consuming stages by name; groups are `<[kafka] group_prefix>-<stage>`."""
+    topics = Topics.from_settings(settings.kafka)
+    reads = {
+        "cluster": [topics.extracted],
+        "index": [topics.clustered, topics.stories],
+        "dead-letter-log": [topics.dead_letter],
+    }
+    prefix = settings.kafka.group_prefix
+    return {name: Subscription(name, reads[name], f"{prefix}-{name}") for name in STAGES}
 
 
 def open_bus(settings: Settings) -> Bus:
     """The bus the settings select: the in-process bus unless Kafka is configured."""
+    if settings.kafka.bootstrap:
+        from connectors.kafka import KafkaBus
+
+        return KafkaBus(settings.kafka)
     return MemoryBus()
 
 
 def open_store(settings: Settings) -> SearchStore:
-    """The search store the settings select: SQLite under the data dir by default."""
-    return SqliteStore.in_data_dir(settings.data_dir)
+    """The search store the settings select: Elasticsearch or OpenSearch when a URL is set
+    (`NEWSFLOW_ES_URL`, `NEWSFLOW_OPENSEARCH_URL`), else SQLite under the data dir."""
+    remote = open_remote_store(settings.search)
+    return remote if remote is not None else SqliteStore.in_data_dir(settings.data_dir)
 
 
 def open_clusterer(settings: Settings) -> StoryClusterer:
@@ -111,36 +141,66 @@ class Pipeline:
         publish_article(self.bus, self.topics.extracted, article, "extract")
         self.published.append(article.id)
 
+    def handler(self, stage: str) -> StageHandler:
+        """The handler of one consuming stage (see `STAGES`)."""
+        if stage == "cluster":
+            state = clusterer_state_path(self.settings)
+            return ClusterStage(self.bus, self.topics, self.clusterer, state)
+        if stage == "index":
+            return IndexStage(self.bus, self.topics, self.store)
+        if stage == "dead-letter-log":
+            return DeadLetterLog(self.settings.data_dir / "dead-letter.jsonl")
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+
+    def stages(self, names: Sequence[str] = STAGES) -> list[Stage]:
+        """Consumer-loop stages (consumer + handler) for `names`, for `run_stages`."""
+        stages = []
+        for name in names:
+            handler = self.handler(name)  # raises on an unknown name before subscribing
+            subscription = subscriptions(self.settings)[name]
+            consumer = self.bus.consumer(subscription.topics, subscription.group)
+            stages.append(Stage(name, consumer, handler.handle))
+        return stages
+
     def process(self) -> ProcessReport:
-        """Run clustering, indexing and the failure log in this process until drained."""
+        """Run clustering, indexing and the failure log until the published articles are
+        processed: drained in-process, or on Kafka until they reached the store."""
         self.bus.flush()
+        if self.settings.kafka.bootstrap:
+            return self._process_on_kafka()
         report = ProcessReport()
-        stages: list[tuple[list[str], str, StageHandler]] = [
-            (
-                [self.topics.extracted],
-                CLUSTER_GROUP,
-                ClusterStage(
-                    self.bus, self.topics, self.clusterer, clusterer_state_path(self.settings)
-                ),
-            ),
-            (
-                [self.topics.clustered, self.topics.stories],
-                INDEX_GROUP,
-                IndexStage(self.bus, self.topics, self.store),
-            ),
-            (
-                [self.topics.dead_letter],
-                DEAD_LETTER_GROUP,
-                DeadLetterLog(self.settings.data_dir / "dead-letter.jsonl"),
-            ),
-        ]
-        for topics, group, handler in stages:
-            consumer = self.bus.consumer(topics, group)
+        for subscription in subscriptions(self.settings).values():
+            handler = self.handler(subscription.stage)
+            consumer = self.bus.consumer(subscription.topics, subscription.group)
             try:
                 report.handled[handler.name] = drain(consumer, handler)
             finally:
                 consumer.close()
         return report
+
+    def _process_on_kafka(self) -> ProcessReport:
+        kafka = self.settings.kafka
+        deadline = time.monotonic() + kafka.process_timeout_s
+        wanted = set(self.published)
+
+        def stored() -> bool:
+            if len(self.store.get_articles(list(wanted))) == len(wanted):
+                return True
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the published articles did not all reach the store within "
+                    f"{kafka.process_timeout_s:.0f}s; see `newsflow status`"
+                )
+            return False
+
+        if kafka.services_running:
+            while not stored():
+                time.sleep(0.5)
+            return ProcessReport()
+        stages = self.stages()
+        limits = BatchLimits(kafka.batch_max_records, kafka.batch_max_wait_ms / 1000)
+        run_stages(stages, StopFlag(), limits, until=stored)
+        return ProcessReport({stage.name: stage.stats.messages for stage in stages})
 
     def close(self) -> None:
         self.bus.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import string
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only track the reader and never select content.
@@ -31,6 +33,22 @@ TRACKING_PARAMS = frozenset(
         "ito",
         "spm",
         "vero_id",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "smid",
+        "smtyp",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "__twitter_impression",
+        "oly_anon_id",
+        "oly_enc_id",
+        "rb_clickid",
+        "s_cid",
+        "wt_mc",
+        "wt_zmc",
     ]
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_")
@@ -46,15 +64,17 @@ def is_tracking_param(name: str) -> bool:
 def canonicalize(url: str) -> str:
     """Normalise a URL so that the same page always gives the same string.
 
-    Lower-cases scheme and host, drops default ports, the fragment and tracking parameters,
-    sorts the remaining query parameters and turns an empty path into `/`.
+    Lower-cases scheme and host (international hosts in their ASCII form), drops default
+    ports, user info, the fragment and tracking parameters, sorts the remaining query
+    parameters, normalises percent-escapes in the path (unreserved characters decoded, hex
+    upper-cased) and turns an empty path into `/`.
     Raises `ValueError` for anything that is not an absolute http(s) URL.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    host = parts.hostname.lower().rstrip(".")
+    host = _ascii_host(parts.hostname.lower().rstrip("."))
     if ":" in host:
         host = f"[{host}]"
     port = parts.port
@@ -66,7 +86,27 @@ def canonicalize(url: str) -> str:
             if not is_tracking_param(k)
         )
     )
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    path = _PERCENT_ESCAPE.sub(_normalize_escape, parts.path) or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+def _normalize_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _ascii_host(host: str) -> str:
+    """An international host name in its ASCII (punycode) form; others unchanged."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
 
 
 def stable_id(*parts: str) -> str:

@@ -57,4 +57,4 @@ class FetchError(Exception):
 
     def as_skip(self) -> Skip:
         """The failure as a `Skip` for the run report."""
-        return Skip(url=redact_url(self.url), reason=self.reason, detail=self.detail)
+        return Skip(url=self.url, reason=self.reason, detail=self.detail)

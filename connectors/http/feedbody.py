@@ -7,6 +7,7 @@ news namespace) to `parse_news_sitemap`. Both only ever see bytes the fetcher al
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from connectors.feeds import FeedError, parse_feed
 from connectors.http.discovery import SitemapError, looks_like_news_sitemap, parse_news_sitemap
@@ -18,17 +19,21 @@ log = logging.getLogger("newsflow.fetch")
 
 
 def read_feed(
-    content: bytes, feed_url: str, media_type: str | None = None
+    content: bytes, feed_url: str, media_type: str | None = None, source: str | None = None
 ) -> list[SourceItem] | Skip:
-    """The entries of a feed or news sitemap document, or `Skip(feed-parse-error)`."""
+    """The entries of a feed or news sitemap document, or `Skip(feed-parse-error)`.
+
+    `source` names the outlet when the feed list does (see `connectors.feeds.parse_feed`).
+    """
     try:
         if looks_like_news_sitemap(content):
-            return parse_news_sitemap(content, feed_url)
-        return parse_feed(content, feed_url, content_type=media_type)
+            items = parse_news_sitemap(content, feed_url)
+            return [replace(item, source=source or item.source) for item in items]
+        return parse_feed(content, feed_url, content_type=media_type, source=source)
     except (FeedError, SitemapError) as exc:
         return Skip(feed_url, SkipReason.FEED_PARSE_ERROR, str(exc))
 
 
-def read_feed_page(page: Page) -> list[SourceItem] | Skip:
+def read_feed_page(page: Page, source: str | None = None) -> list[SourceItem] | Skip:
     """`read_feed` on a fetched page, entries resolved against the final URL."""
-    return read_feed(page.content, page.final_url, page.media_type)
+    return read_feed(page.content, page.final_url, page.media_type, source)

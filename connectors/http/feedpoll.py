@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
 
 from connectors.feedlist import FeedSpec
 from connectors.http.errors import FetchError, Page
+from connectors.http.feedbody import read_feed_page
 from connectors.http.feedstate import FeedRecord, FeedState
 from connectors.http.fetcher import Fetcher
 from connectors.http.headers import parse_max_age
 from newsflow.config import FetchSettings
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.polling import PollPolicy, combine_hints, feed_hint_s
+from newsflow.seen import item_keys, new_items
+from newsflow.sources import SourceItem
 from newsflow.urls import redact_url
 
 log = logging.getLogger("newsflow.fetch")
@@ -42,12 +46,38 @@ def body_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+TRANSIENT_REASONS = frozenset(
+    {SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR, SkipReason.RATE_LIMITED}
+)
+_TRANSIENT_STATUS = re.compile(r"^HTTP (429|5\d\d)\b")
+
+
+def is_transient(skip: Skip) -> bool:
+    """True for failures worth retrying later: timeouts, connection errors, 429 and 5xx.
+
+    A status skip's detail starts with "HTTP <status>" (see `Fetcher`).
+    """
+    if skip.reason is SkipReason.HTTP_STATUS:
+        return bool(_TRANSIENT_STATUS.match(skip.detail))
+    return skip.reason in TRANSIENT_REASONS
+
+
 @dataclass(frozen=True)
 class FeedPoll:
     """One feed fetched: `page` when it changed and must be parsed, else `skip` says why not."""
 
     url: str
     page: Page | None = None
+    skip: Skip | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntries:
+    """A polled feed's entries: `new` ones to handle, or `skip` when there are none to read."""
+
+    poll: FeedPoll
+    entries: list[SourceItem] = field(default_factory=list)
+    new: list[SourceItem] = field(default_factory=list)
     skip: Skip | None = None
 
 
@@ -113,7 +143,36 @@ class FeedPoller:
         )
         return FeedPoll(url, page=page)
 
-    def finish(self, poll: FeedPoll, new_items: int) -> None:
+    async def new_entries(self, url: str, source: str | None = None) -> FeedEntries:
+        """Fetch and read a feed; its entries whose GUID, URL and title hash are all unseen.
+
+        Nothing is marked seen here: call `commit` once the new entries are handled.
+        """
+        poll = await self.fetch(url)
+        if poll.page is None:
+            return FeedEntries(poll, skip=poll.skip)
+        entries = read_feed_page(poll.page, source)
+        if isinstance(entries, Skip):
+            self.fail(poll, entries)
+            return FeedEntries(poll, skip=entries)
+        keys = [key for entry in entries for key in item_keys(entry)]
+        fresh = new_items(entries, self.state.seen_keys(url, keys))
+        return FeedEntries(poll, entries=entries, new=fresh)
+
+    def commit(self, read: FeedEntries, retry: Collection[SourceItem] = ()) -> None:
+        """Mark a feed's entries seen, except `retry` (failed for now), and store its state.
+
+        With entries to retry, the validators and body hash are not stored, so the next poll
+        reads the feed in full and offers those entries again.
+        """
+        if read.poll.page is None:
+            return
+        keep = {id(item) for item in retry}
+        handled = [key for item in read.entries if id(item) not in keep for key in item_keys(item)]
+        self.state.mark_seen(read.poll.url, handled, self.clock())
+        self.finish(read.poll, len(read.new), store_validators=not retry)
+
+    def finish(self, poll: FeedPoll, new_items: int, *, store_validators: bool = True) -> None:
         """Store a changed feed's validators, hash and next poll once its entries are handled."""
         assert poll.page is not None
         page = poll.page
@@ -123,14 +182,15 @@ class FeedPoller:
             feed_hint_s(page.content), parse_max_age(page.headers.get("cache-control"))
         )
         interval = self.policy.after_success(record.interval_s, new_items, hint)
-        self.state.save(
-            replace(
-                _succeeded(record, page, now, interval),
-                body_hash=body_hash(page.content),
-                last_full_at=now,
-                last_new_at=now if new_items else record.last_new_at,
-            )
+        updated = replace(
+            _succeeded(record, page, now, interval),
+            last_new_at=now if new_items else record.last_new_at,
         )
+        if store_validators:
+            updated = replace(updated, body_hash=body_hash(page.content), last_full_at=now)
+        else:
+            updated = replace(updated, etag=record.etag, last_modified=record.last_modified)
+        self.state.save(updated)
 
     def fail(self, poll: FeedPoll, skip: Skip) -> None:
         """Record that a changed feed could not be used (e.g. it did not parse)."""

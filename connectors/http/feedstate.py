@@ -9,7 +9,8 @@ Times are Unix seconds (UTC).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
@@ -83,24 +84,45 @@ def _record(row: Sequence[object]) -> FeedRecord:
 class FeedState:
     """The feed-state database; one connection, used from one thread.
 
-    Each write runs in one transaction (`with self._db`), rolled back if it fails.
+    Each write is rolled back if it fails; see `in_data_dir` for deferred commits.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, autocommit: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._autocommit = autocommit
         self._db = sqlite3.connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     @classmethod
-    def in_data_dir(cls, data_dir: Path) -> FeedState:
-        """The feed state of the data dir (created on first use)."""
-        return cls(data_dir / FILE_NAME)
+    def in_data_dir(cls, data_dir: Path, *, autocommit: bool = True) -> FeedState:
+        """The feed state of the data dir (created on first use).
+
+        With `autocommit=False` nothing is written until `commit()`: a run that dies before
+        its articles are safely downstream leaves the state as it was (at-least-once).
+        """
+        return cls(data_dir / FILE_NAME, autocommit=autocommit)
+
+    def commit(self) -> None:
+        """Make the writes so far durable (needed only without autocommit)."""
+        self._db.commit()
 
     def close(self) -> None:
+        """Close; writes not committed yet are discarded."""
         self._db.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write: rolled back if it fails, committed at once in autocommit mode."""
+        try:
+            yield self._db
+        except BaseException:
+            self._db.rollback()
+            raise
+        if self._autocommit:
+            self._db.commit()
 
     def __enter__(self) -> FeedState:
         return self
@@ -124,7 +146,7 @@ class FeedState:
     def save(self, record: FeedRecord) -> None:
         """Insert or replace the record of `record.url`."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        with self._db as db:
+        with self._writing() as db:
             db.execute(
                 f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
                 astuple(record),
@@ -132,7 +154,7 @@ class FeedState:
 
     def add(self, feeds: Iterable[FeedSpec], interval_s: float) -> int:
         """Register feeds not known yet (due at once); returns how many were new."""
-        with self._db as db:
+        with self._writing() as db:
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO feeds (url, name, feed_group, interval_s) "
@@ -143,7 +165,7 @@ class FeedState:
 
     def revive(self, url: str) -> bool:
         """Clear a feed's failures and dead mark and make it due now; False if unknown."""
-        with self._db as db:
+        with self._writing() as db:
             cursor = db.execute(
                 "UPDATE feeds SET dead = 0, failures = 0, next_poll_at = 0, last_error = NULL "
                 "WHERE url = ?",
@@ -164,7 +186,7 @@ class FeedState:
         return {(kind, value) for kind, value in rows if (kind, value) in wanted}
 
     def mark_seen(self, feed_url: str, keys: Iterable[ItemKey], now: float) -> None:
-        with self._db as db:
+        with self._writing() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen_items (feed_url, kind, value, seen_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -188,7 +210,7 @@ class FeedState:
         return found
 
     def mark_articles(self, canonical_urls: Iterable[str], now: float) -> None:
-        with self._db as db:
+        with self._writing() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO seen_articles (canonical_url, seen_at) VALUES (?, ?)",
                 [(url, now) for url in canonical_urls],
@@ -196,7 +218,7 @@ class FeedState:
 
     def forget_before(self, cutoff: float) -> int:
         """Drop seen items and articles older than `cutoff`; returns how many rows went."""
-        with self._db as db:
+        with self._writing() as db:
             before = db.total_changes
             db.execute("DELETE FROM seen_items WHERE seen_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_articles WHERE seen_at < ?", (cutoff,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ from newsflow.urls import redact_url
 log = logging.getLogger("newsflow.fetch")
 
 ROBOTS_MAX_BYTES = 512 * 1024
+DRAIN_BYTES = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _BACK_OFF_STATUSES = frozenset({429, 503})
 _ACCEPT_HEADERS: dict[str, str] = {
@@ -74,7 +76,7 @@ class Fetcher:
         backend = GuardedBackend(self.policy, on_refused=self._log_refusal)
         settings = self.settings
         self._client = httpx.AsyncClient(
-            transport=guarded_transport(backend, max_connections=settings.concurrency * 2),
+            transport=guarded_transport(backend, max_connections=settings.concurrency),
             follow_redirects=False,
             trust_env=False,
             timeout=httpx.Timeout(
@@ -132,9 +134,7 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             target = _checked_url(url, current)
             if accept == "html" and self.settings.respect_robots:
-                allowed, note = await self._robots.allows(str(target))
-                if not allowed:
-                    raise FetchError(url, SkipReason.ROBOTS_DISALLOWED, note)
+                await self._obey_robots(url, target)
             result = await self._request(url, target, accept, headers, max_bytes)
             if isinstance(result, Page):
                 return result
@@ -142,6 +142,18 @@ class Fetcher:
         raise FetchError(
             url, SkipReason.TOO_MANY_REDIRECTS, f"more than {self.settings.max_redirects}"
         )
+
+    async def _obey_robots(self, url: str, target: httpx.URL) -> None:
+        """Raise `ROBOTS_DISALLOWED` unless robots.txt allows `target`; apply Crawl-delay."""
+        assert self._limits is not None
+        try:
+            answer = await self._robots.ask(str(target))
+        except FetchError as exc:
+            raise FetchError(url, exc.reason, exc.detail) from exc
+        if not answer.allowed:
+            raise FetchError(url, SkipReason.ROBOTS_DISALLOWED, answer.note)
+        if answer.crawl_delay_s:
+            self._limits.space_at_least(target.netloc.decode("ascii"), answer.crawl_delay_s)
 
     async def _request(
         self,
@@ -179,14 +191,19 @@ class Fetcher:
         status = response.status_code
         location: str | None = response.headers.get("location")
         if status in _REDIRECTS and location:
+            await _drain(response)
             return urljoin(str(response.url), location.strip())
         if status >= 300 and status != 304:
+            await _drain(response)
             raise self._status_error(url, response)
         media_type, charset = parse_content_type(response.headers.get("content-type"))
         content = b""
-        if status != 304:
+        if status == 304:
+            await _drain(response)
+        else:
             refusal = content_type_refusal(accept, media_type)
             if refusal is not None:
+                await _drain(response)
                 raise FetchError(url, refusal, f"content-type {media_type}")
             content = await _read_body(url, response, max_bytes)
         return Page(
@@ -225,6 +242,19 @@ def _checked_url(url: str, current: str) -> httpx.URL:
     if target.scheme not in ("http", "https") or not target.host:
         raise FetchError(url, SkipReason.INVALID_URL, f"not an http(s) URL: {redact_url(current)}")
     return target
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small unwanted body (declared length up to `DRAIN_BYTES`) to its end.
+
+    httpcore reuses a connection only after the whole response was read; a larger or
+    unknown-length body is not read, and its connection is closed instead.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= DRAIN_BYTES:
+        with contextlib.suppress(httpx.HTTPError):
+            async for _chunk in response.aiter_raw():
+                pass
 
 
 async def _read_body(url: str, response: httpx.Response, max_bytes: int) -> bytes:

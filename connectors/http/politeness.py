@@ -23,11 +23,15 @@ class HostBackingOff(Exception):
         super().__init__(f"{host} asked to wait {wait_s:.0f}s more")
 
 
+MAX_CRAWL_DELAY_S = 30.0
+
+
 @dataclass
 class _HostState:
     semaphore: asyncio.Semaphore
     next_start: float = 0.0
     not_before: float = 0.0
+    min_interval: float = 0.0
 
 
 @dataclass
@@ -59,9 +63,16 @@ class HostLimits:
         if backoff > self.max_wait_s:
             raise HostBackingOff(host, backoff)
         start = max(now, state.next_start, state.not_before)
-        if self.rate > 0:
-            state.next_start = start + 1.0 / self.rate
+        interval = max(1.0 / self.rate if self.rate > 0 else 0.0, state.min_interval)
+        state.next_start = start + interval
         return start - now
+
+    def space_at_least(self, host: str, seconds: float) -> None:
+        """Space request starts to `host` by `seconds` or more (robots.txt Crawl-delay).
+
+        Capped at `MAX_CRAWL_DELAY_S`, so a hostile robots.txt cannot park our tasks.
+        """
+        self._state(host).min_interval = min(seconds, MAX_CRAWL_DELAY_S)
 
     def back_off(self, host: str, seconds: float) -> None:
         """Hold every request to `host` for `seconds` (from a Retry-After header)."""

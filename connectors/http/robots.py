@@ -35,6 +35,19 @@ class RobotsVerdict:
             return self.allow_all
         return bool(self.rules.can_fetch(url, agent))
 
+    def crawl_delay_s(self, agent: str) -> float | None:
+        delay = self.rules.crawl_delay(agent) if self.rules is not None else None
+        return float(delay) if delay else None
+
+
+@dataclass(frozen=True)
+class RobotsAnswer:
+    """May we fetch the URL; if not, why; and the site's Crawl-delay for us, if any."""
+
+    allowed: bool
+    note: str = ""
+    crawl_delay_s: float | None = None
+
 
 def robots_url(url: str) -> str:
     """The robots.txt URL governing `url`."""
@@ -59,10 +72,16 @@ class RobotsCache:
         self._verdicts: dict[str, tuple[float, RobotsVerdict]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def allows(self, url: str) -> tuple[bool, str]:
-        """Whether our agent may fetch `url`, with a note on why when it may not."""
+    async def ask(self, url: str) -> RobotsAnswer:
+        """Whether our agent may fetch `url` (with a note when not) and its crawl delay.
+
+        Raises the robots.txt fetch's `FetchError` when the site's address is blocked.
+        """
         verdict = await self._verdict(robots_url(url))
-        return verdict.allows(url, self._agent), verdict.note
+        allowed = verdict.allows(url, self._agent)
+        return RobotsAnswer(
+            allowed, "" if allowed else verdict.note, verdict.crawl_delay_s(self._agent)
+        )
 
     async def _verdict(self, location: str) -> RobotsVerdict:
         lock = self._locks.setdefault(location, asyncio.Lock())
@@ -78,6 +97,8 @@ class RobotsCache:
         try:
             page = await self._fetch(location)
         except FetchError as exc:
+            if exc.reason is SkipReason.BLOCKED_ADDRESS:
+                raise  # the page itself is refused for the same reason: say so, do not cache
             if exc.reason is SkipReason.HTTP_STATUS and exc.status and exc.status < 500:
                 return RobotsVerdict(None, allow_all=True), self._ttl_s
             note = f"robots.txt unavailable ({exc.reason})"

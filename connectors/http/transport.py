@@ -10,6 +10,7 @@ connect for a rebinding DNS server to use, and every redirect hop goes through i
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Iterable
@@ -44,16 +45,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         """The addresses of `host` that the policy allows; raises `BlockedAddress` if none."""
-        try:
-            async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host.strip("[]"), port, type=socket.SOCK_STREAM
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        literal = host.strip("[]")
+        if _is_ip_literal(literal):
+            addresses = [literal]
+        else:
+            addresses = await self._lookup(literal, port, timeout)
         refusals = [self._policy.refusal(address) for address in addresses]
         allowed = [a for a, refusal in zip(addresses, refusals, strict=True) if refusal is None]
         if not allowed:
@@ -62,6 +58,18 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 self._on_refused(refused)
             raise refused
         return allowed
+
+    async def _lookup(self, host: str, port: int, timeout: float | None) -> list[str]:
+        try:
+            async with asyncio.timeout(timeout):
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     async def connect_tcp(
         self,
@@ -92,6 +100,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def guarded_transport(

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from newsflow.config import KafkaSettings
+
+SECRET_OPTIONS = frozenset({"sasl_plain_password", "ssl_password"})
+MASK = "**********"
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with its secret values replaced, for printing."""
+    return {name: MASK if name in SECRET_OPTIONS else value for name, value in config.items()}
+
+
+class MaskClientSecrets(logging.Filter):
+    """Masks secrets in log records that print a whole client configuration.
+
+    kafka-python's admin client logs its configuration, password included, at DEBUG.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):  # a lone dict argument is stored unwrapped
+            record.args = masked(record.args)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(
+                masked(arg) if isinstance(arg, dict) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("kafka.admin.client").addFilter(MaskClientSecrets())
 
 
 class KafkaNotConfigured(ValueError):
@@ -72,8 +100,3 @@ def consumer_config(settings: KafkaSettings, group: str | None) -> dict[str, Any
         "max_poll_interval_ms": settings.max_poll_interval_ms,
         "bootstrap_timeout_ms": settings.connect_timeout_ms,
     }
-
-
-def group_name(settings: KafkaSettings, stage: str) -> str:
-    """The consumer group of one stage, e.g. `newsflow.cluster`."""
-    return f"{settings.group_prefix}.{stage}"

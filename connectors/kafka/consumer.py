@@ -24,6 +24,7 @@ from newsflow.config import KafkaSettings
 log = logging.getLogger(__name__)
 
 PartitionKey = tuple[str, int]
+JOIN_WAIT_MS = 10_000  # longest single poll while joining the group
 
 
 def to_message(record: Any) -> Message:
@@ -73,7 +74,12 @@ class KafkaBusConsumer:
         consumer = self._connect(timeout_s)
         if consumer is None:
             return []
-        batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        timeout_ms = int(timeout_s * 1000)
+        if not consumer.assignment():
+            # Joining the group: one longer poll, since a join cut short by the poll timeout
+            # starts over on the next poll (seen with several consumers in one thread).
+            timeout_ms = max(timeout_ms, min(self.settings.session_timeout_ms, JOIN_WAIT_MS))
+        batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         messages = [to_message(record) for records in batches.values() for record in records]
         self._update_lag(consumer)
         return messages
@@ -95,7 +101,8 @@ class KafkaBusConsumer:
         self._forget(snapshot)
 
     def lag(self) -> dict[PartitionKey, int]:
-        """Messages behind the end of each assigned partition, as of the last poll."""
+        """Messages behind the end of each assigned partition, as of the last poll; empty
+        while unknown (no partitions yet, or positions not yet fetched)."""
         with self._lock:
             return dict(self._lag)
 
@@ -155,7 +162,8 @@ class KafkaBusConsumer:
 
     def _update_lag(self, consumer: KafkaConsumer) -> None:
         """Lag per assigned partition: end offset (asked at most every second, else the
-        high-water mark of the last fetch) minus the position."""
+        high-water mark of the last fetch) minus the position. Empty (unknown) until every
+        assigned partition has both; a partial answer would under-count."""
         assigned = consumer.assignment()
         now = time.monotonic()
         if now - self._ends_fetched_at >= 1.0 and assigned:
@@ -166,13 +174,15 @@ class KafkaBusConsumer:
                 log.debug("end offsets unavailable: %s", exc)
         lag: dict[PartitionKey, int] = {}
         for tp in assigned:
-            end = max(consumer.highwater(tp) or 0, self._ends.get(tp, 0))
+            ends = [end for end in (consumer.highwater(tp), self._ends.get(tp)) if end is not None]
             try:
                 position = consumer.position(tp, timeout_ms=0)
             except KafkaError:
-                continue
-            if position is not None:
-                lag[(tp.topic, tp.partition)] = max(0, end - position)
+                position = None
+            if position is None or not ends:
+                lag = {}
+                break
+            lag[(tp.topic, tp.partition)] = max(0, max(ends) - position)
         with self._lock:
             self._lag = lag
 

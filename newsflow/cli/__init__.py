@@ -7,6 +7,8 @@ from newsflow.cli import (  # noqa: F401
     ingest_cmd,
     kafka_cmd,
     read_cmd,
+    search_cmd,
+    serve_cmd,
 )
 from newsflow.cli.app import app
 

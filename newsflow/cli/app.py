@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from connectors.feedlist import FeedList, FeedListError, load_feed_list
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -55,3 +56,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for the user and exit non-zero."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+def feed_list_from(path: Path) -> FeedList:
+    """The feed list in `path`; exits with a clear error when unreadable or empty."""
+    try:
+        feed_list = load_feed_list(path)
+    except FeedListError as exc:
+        fail(f"{path}: {exc}")
+    if not feed_list.feeds:
+        fail(f"{path} lists no feeds")
+    return feed_list

@@ -11,16 +11,27 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from connectors.feedlist import FeedList, FeedListError, load_feed_list
+from connectors.feedlist import FeedList
 from connectors.http import Fetcher
-from connectors.seeds import SeedError
-from newsflow.cli.app import DataDirOption, JsonOption, app, console, fail, out, settings_for
+from connectors.http.feedpoll import FeedPoller, poll_policy
+from connectors.http.feedstate import FeedState
+from connectors.seeds import SeedError, load_seeds
+from newsflow.cli.app import (
+    DataDirOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    feed_list_from,
+    out,
+    settings_for,
+)
 from newsflow.cli.show import print_stories
 from newsflow.config import Settings
 from newsflow.ingest import fetch_article, ingest
-from newsflow.outcomes import RunReport, Skip
+from newsflow.outcomes import NOT_FAILURES, RunReport, Skip
 from newsflow.pipeline import Pipeline
-from newsflow.replay import ReplayMode, replay
+from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
 
 T = TypeVar("T")
@@ -67,15 +78,15 @@ def replay_command(
     ] = ReplayMode.SERVED,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Replay the seeds fixture end to end and show the resulting stories."""
+    """Replay the seeds fixture end to end (the `replay-seeds` Prefect flow) and show the stories."""
     settings = settings_for(data_dir)
     try:
-        result = _with_progress(
-            f"replaying {folder}",
-            lambda total, done: replay(settings, folder, mode, on_total=total, on_done=done),
-        )
+        load_seeds(folder)  # a bad folder is a clear error, not a failed flow run
     except SeedError as exc:
         fail(str(exc))
+    from flows.replay_seeds import replay_seeds  # Prefect loads for this command only
+
+    result = asyncio.run(replay_seeds(str(folder), mode, data_dir=str(settings.data_dir)))
     _print_skips(result.ingest)
     console.print(
         f"replayed {result.ingest.articles} article(s) from {folder} ({mode}); "
@@ -97,15 +108,11 @@ def run_command(
 ) -> None:
     """Poll the feeds of a feed list, once or on each group's interval until interrupted."""
     settings = settings_for(data_dir)
-    try:
-        feed_list = load_feed_list(feeds)
-    except FeedListError as exc:
-        fail(f"{feeds}: {exc}")
-    if not feed_list.feeds:
-        fail(f"{feeds} lists no feeds")
+    feed_list = feed_list_from(feeds)
     if once:
         report = _poll(settings, feed_list, list(feed_list.groups()))
-        failed_sources = {s.url for s in report.skips} & {f.url for f in feed_list.feeds}
+        failures = {s.url for s in report.skips if s.reason not in NOT_FAILURES}
+        failed_sources = failures & {f.url for f in feed_list.feeds}
         if failed_sources:
             fail(f"{len(failed_sources)} of {len(feed_list.feeds)} feed(s) could not be read")
         return
@@ -135,11 +142,18 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
                 concurrency=settings.fetch.concurrency,
                 on_total=total,
                 on_done=done,
+                poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
             )
 
-    with Pipeline(settings) as pipeline:
+    # Feed state (seen entries, validators) is committed only once the articles went through
+    # the pipeline: a run that dies before re-reads the same entries next time.
+    with (
+        Pipeline(settings) as pipeline,
+        FeedState.in_data_dir(settings.data_dir, autocommit=False) as state,
+    ):
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
         pipeline.process()
+        state.commit()
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     console.print(

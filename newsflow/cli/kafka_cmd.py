@@ -1,47 +1,57 @@
-"""`newsflow status` (topics and consumer lag) and `newsflow reprocess` (replay from Kafka)."""
+"""Kafka commands: `status` (consumer lag), `serve` (a stage as a consumer service) and
+`reprocess` (re-run stages from the retained topics)."""
 
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from newsflow.bus import Topics
 from newsflow.cli.app import DataDirOption, JsonOption, app, console, fail, out, settings_for
-from newsflow.config import KafkaSettings
+from newsflow.config import Settings
+from newsflow.consumer_loop import BatchLimits, StopFlag, drained, run_stages
+from newsflow.pipeline import STAGES, Pipeline, subscriptions
 
 
-def stage_topics(settings: KafkaSettings) -> dict[str, list[str]]:
-    """The topics each consuming stage reads, by stage name (its group is `prefix.stage`)."""
-    topics = Topics.from_settings(settings)
-    return {"cluster": [topics.extracted], "index": [topics.clustered, topics.stories]}
+def kafka_settings_or_fail(data_dir: DataDirOption) -> Settings:
+    """The settings in force; exits with a clear message when Kafka is not configured."""
+    settings = settings_for(data_dir)
+    if not settings.kafka.bootstrap:
+        fail("this needs Kafka: set NEWSFLOW_KAFKA_BOOTSTRAP or [kafka] bootstrap")
+    return settings
+
+
+def batch_limits(settings: Settings) -> BatchLimits:
+    kafka = settings.kafka
+    return BatchLimits(kafka.batch_max_records, kafka.batch_max_wait_ms / 1000)
 
 
 @app.command("status")
 def status(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """Show the bus in use and, on Kafka, each stage's consumer lag per partition."""
-    settings = settings_for(data_dir).kafka
-    if not settings.bootstrap:
+    settings = settings_for(data_dir)
+    if not settings.kafka.bootstrap:
         out.print("bus: in-process (Kafka not configured)")
         return
-    from connectors.kafka.client_config import group_name
     from connectors.kafka.errors import BusUnavailable
     from connectors.kafka.offsets import group_lag
 
     rows = []
     try:
-        for stage, topics in stage_topics(settings).items():
-            rows.extend(group_lag(settings, group_name(settings, stage), topics))
+        for subscription in subscriptions(settings).values():
+            rows.extend(group_lag(settings.kafka, subscription.group, subscription.topics))
     except BusUnavailable as exc:
         fail(str(exc))
     if as_json:
         for row in rows:
-            out.print(json.dumps(row.__dict__), highlight=False)
+            out.print(json.dumps(asdict(row)), highlight=False)
         return
-    table = Table(title=f"Kafka {settings.bootstrap}: consumer lag")
+    table = Table(title=f"Kafka {settings.kafka.bootstrap}: consumer lag")
     for column in ("group", "topic", "partition", "committed", "end", "lag"):
         table.add_column(column, justify="left" if column in ("group", "topic") else "right")
     for row in rows:
@@ -51,6 +61,20 @@ def status(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
         )
     out.print(table)
     out.print(f"total lag: {sum(row.lag for row in rows)}")
+
+
+@app.command("serve")
+def serve(
+    stage: Annotated[str, typer.Argument(help=f"One of: {', '.join(STAGES)}.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run one consuming stage as a long-running Kafka consumer service (stop: SIGTERM)."""
+    if stage not in STAGES:
+        fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    settings = kafka_settings_or_fail(data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
+        run_stages(pipeline.stages([stage]), stop, batch_limits(settings))
 
 
 @app.command("reprocess")
@@ -66,31 +90,37 @@ def reprocess(
         bool,
         typer.Option("--only-index", help="Re-index without re-clustering (e.g. a new store)."),
     ] = False,
+    services_running: Annotated[
+        bool,
+        typer.Option("--services-running", help="Only rewind; the consumer services do the rest."),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Re-run clustering and indexing from the retained Kafka topics (nothing is refetched).
 
-    Rewinds the clustering group; its fresh output reaches indexing through the topics.
-    Stop the consumer services first: a group's offsets can only be rewound while it is empty.
+    Rewinds the clustering group (or only the indexing group), then runs the stages in this
+    process until they caught up. With --services-running, stop the services first, rewind,
+    and start them again: a group's offsets can only be moved while it has no live member.
     """
     if from_beginning == (from_timestamp is not None):
         fail("give exactly one of --from-beginning and --from-timestamp")
-    settings = settings_for(data_dir).kafka
-    if not settings.bootstrap:
-        fail("reprocess needs Kafka: set NEWSFLOW_KAFKA_BOOTSTRAP or [kafka] bootstrap")
-    from connectors.kafka.client_config import group_name
+    if from_timestamp is not None and from_timestamp.tzinfo is None:
+        fail("--from-timestamp needs a timezone, e.g. 2026-11-23T09:00:00+00:00")
+    settings = kafka_settings_or_fail(data_dir)
     from connectors.kafka.errors import BusUnavailable
     from connectors.kafka.offsets import rewind_group
 
-    timestamp_ms = None
-    if from_timestamp is not None:
-        if from_timestamp.tzinfo is None:
-            fail("--from-timestamp needs a timezone, e.g. 2026-11-23T09:00:00+00:00")
-        timestamp_ms = int(from_timestamp.timestamp() * 1000)
-    stage = "index" if only_index else "cluster"
-    group = group_name(settings, stage)
+    timestamp_ms = None if from_timestamp is None else int(from_timestamp.timestamp() * 1000)
+    rewound = subscriptions(settings)["index" if only_index else "cluster"]
     try:
-        offsets = rewind_group(settings, group, stage_topics(settings)[stage], timestamp_ms)
+        offsets = rewind_group(settings.kafka, rewound.group, rewound.topics, timestamp_ms)
     except (BusUnavailable, RuntimeError) as exc:
         fail(str(exc))
-    console.print(f"rewound {group} on {len(offsets)} partitions")
+    console.print(f"rewound {rewound.group} on {len(offsets)} partition(s)")
+    if services_running:
+        return
+    with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
+        stages = pipeline.stages(["index"] if only_index else ["cluster", "index"])
+        run_stages(stages, stop, batch_limits(settings), until=lambda: drained(stages))
+    handled = {stage.name: stage.stats.messages for stage in stages}
+    console.print(f"reprocessed: {handled}")

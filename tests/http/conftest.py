@@ -7,15 +7,20 @@ from collections.abc import Iterator
 import pytest
 
 from newsflow.config import FetchSettings
-from tests.http.server import MisbehavingServer, start
+from tests.http.server import MisbehavingServer, running
 
 
 @pytest.fixture
 def web() -> Iterator[MisbehavingServer]:
-    server = start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def other_web() -> Iterator[MisbehavingServer]:
+    """A second server: another host:port, with its own per-host budget."""
+    with running() as server:
+        yield server
 
 
 @pytest.fixture

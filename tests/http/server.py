@@ -11,6 +11,8 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -186,3 +188,14 @@ def start(host: str = "127.0.0.1") -> MisbehavingServer:
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     ).start()
     return server
+
+
+@contextmanager
+def running(host: str = "127.0.0.1") -> Iterator[MisbehavingServer]:
+    """A started server, shut down when the block ends."""
+    server = start(host)
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

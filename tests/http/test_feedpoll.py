@@ -174,3 +174,43 @@ def test_due_respects_the_schedule(
     assert record.interval_s == 30 * 60  # the feed's <ttl>30</ttl> wins over the floor
     clock.now = record.next_poll_at
     assert with_poller(settings, state, clock, due) == [url, other]
+
+
+def rss(*items: tuple[str, str, str]) -> bytes:
+    body = "".join(
+        f"<item><guid>{guid}</guid><link>{link}</link><title>{title}</title></item>"
+        for guid, link, title in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{body}</channel></rss>'.encode()
+
+
+def test_only_unseen_entries_are_new_and_retries_come_back(
+    web: MisbehavingServer, settings: FetchSettings, state: FeedState
+) -> None:
+    clock, url = Clock(), f"{web.base_url}/feed"
+    a = ("g-a", "https://news.example/a", "Storm hits coast")
+    b = ("g-b", "https://news.example/b", "Quake inland")
+    c = ("g-c", "https://news.example/c", "Markets rally")
+
+    def read() -> list[str]:
+        async def action(poller: FeedPoller) -> list[str]:
+            entries = await poller.new_entries(url)
+            retry = [item for item in entries.new if item.url.endswith("/c")]
+            poller.commit(entries, retry=retry)
+            return [item.url for item in entries.new]
+
+        clock.now += 3600
+        return with_poller(settings, state, clock, action)
+
+    web.feed_body = rss(a)
+    assert read() == ["https://news.example/a"]
+    # a republished under a new GUID and with tracking parameters, b new, order shuffled
+    web.etag = '"v2"'
+    web.feed_body = rss(b, ("g-a2", "https://news.example/a?utm_source=rss", "Storm hits coast"))
+    assert read() == ["https://news.example/b"]
+    # c fails for now: it is offered again on the next poll, even though the body is the same
+    web.etag = '"v3"'
+    web.feed_body = rss(c, b)
+    assert read() == ["https://news.example/c"]
+    assert read() == ["https://news.example/c"]
+    assert web.recorder.headers[-1].get("if-none-match") != '"v3"'

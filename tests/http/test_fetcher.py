@@ -154,3 +154,83 @@ def test_etag_gives_304(web: MisbehavingServer, settings: FetchSettings) -> None
     )
     assert second.not_modified
     assert second.content == b""
+
+
+def test_refusal_is_logged_and_counted_without_credentials(
+    web: MisbehavingServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://reader:s3cret@localhost:{web.server_address[1]}/ok"
+
+    async def attempt(fetcher: Fetcher) -> int:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(url)
+        assert "s3cret" not in str(caught.value) and "s3cret" not in str(caught.value.as_skip())
+        return fetcher.counters["refused-address"]
+
+    with caplog.at_level("INFO", logger="newsflow.fetch"):
+        assert run(FetchSettings(), attempt) == 1
+    assert "refused to connect to localhost" in caplog.text and "loopback" in caplog.text
+    assert "s3cret" not in caplog.text
+    assert web.recorder.paths == []
+
+
+def test_one_run_with_every_misbehaviour_loses_nothing_else(
+    web: MisbehavingServer, other_web: MisbehavingServer, settings: FetchSettings
+) -> None:
+    """All misbehaviours at once in one fetcher: each fails alone, the good pages all arrive."""
+    port = web.server_address[1]
+    expected: dict[str, SkipReason | None] = {
+        "/ok": None,
+        "/latin1": None,
+        "/ok?again=1": None,
+        "/bomb": SkipReason.TOO_LARGE,
+        "/endless": SkipReason.TOO_LARGE,
+        "/slow": SkipReason.TIMEOUT,
+        "/loop": SkipReason.TOO_MANY_REDIRECTS,
+        f"/redirect?to=http://127.0.0.2:{port}/ok": SkipReason.BLOCKED_ADDRESS,
+        "/flaky": SkipReason.HTTP_STATUS,
+        "/private/article": SkipReason.ROBOTS_DISALLOWED,
+        "/pdf": SkipReason.NOT_HTML,
+    }
+
+    async def everything(fetcher: Fetcher) -> dict[str, SkipReason | None]:
+        async def one(path: str) -> SkipReason | None:
+            try:
+                page = await fetcher.fetch(web.base_url + path, accept="html")
+            except FetchError as exc:
+                return exc.reason
+            assert page.content
+            return None
+
+        async def limited() -> SkipReason | None:
+            try:
+                await fetcher.fetch(f"{other_web.base_url}/limited")
+            except FetchError as exc:
+                return exc.reason
+            return None
+
+        *outcomes, too_many = await asyncio.gather(*(one(p) for p in expected), limited())
+        assert too_many is SkipReason.HTTP_STATUS  # 429 on another host holds only that host
+        return dict(zip(expected, outcomes, strict=True))
+
+    assert run(settings, everything) == expected
+    assert web.recorder.hits["/robots.txt"] == 1  # cached: asked once for all these fetches
+    assert web.recorder.hits["/private/article"] == 0
+
+
+def test_retry_after_holds_the_host(web: MisbehavingServer, settings: FetchSettings) -> None:
+    """After a 429 with Retry-After: 120, the next request to that host fails fast."""
+
+    async def twice(fetcher: Fetcher) -> tuple[FetchError, FetchError]:
+        errors = []
+        for path in ("/limited", "/ok"):
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(web.base_url + path)
+            errors.append(caught.value)
+        return errors[0], errors[1]
+
+    first, second = run(settings, twice)
+    assert first.reason is SkipReason.HTTP_STATUS and first.status == 429
+    assert first.retry_after_s == 120
+    assert second.reason is SkipReason.RATE_LIMITED
+    assert web.recorder.hits["/ok"] == 0

@@ -8,18 +8,21 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.http.charset import effective_charset
+from connectors.http.errors import Page
 from connectors.http.headers import (
     content_type_refusal,
     parse_content_type,
     parse_max_age,
     parse_retry_after,
 )
-from connectors.http.politeness import HostBackingOff, HostLimits
+from connectors.http.politeness import MAX_CRAWL_DELAY_S, HostBackingOff, HostLimits
+from connectors.http.robots import RobotsAnswer, RobotsCache
+from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
 from newsflow.polling import PollPolicy, feed_hint_s
 from newsflow.seen import item_keys, new_items
 from newsflow.sources import SourceItem
-from newsflow.urls import redact_url
+from newsflow.urls import canonicalize, redact_url
 
 POLICY = PollPolicy(floor_s=300, ceiling_s=6 * 3600, dead_after=5)
 
@@ -143,3 +146,58 @@ def test_effective_charset() -> None:
     assert effective_charset(b"plain", "ISO-8859-1") == "iso8859-1"
     assert effective_charset("naïve".encode(), "no-such-charset") == "utf-8"
     assert effective_charset(b"anything", None) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://Bücher.Example/a", "https://xn--bcher-kva.example/a"),
+        ("https://ex.com/%7euser/caf%c3%a9", "https://ex.com/~user/caf%C3%A9"),
+        ("https://ex.com/a?id=3&_ga=1.2&smid=tw-share&ref_src=twsrc", "https://ex.com/a?id=3"),
+        ("https://user:pw@ex.com/a", "https://ex.com/a"),
+    ],
+)
+def test_canonicalize_extensions(raw: str, expected: str) -> None:
+    assert canonicalize(raw) == expected
+
+
+def test_fetch_settings_reject_bad_networks_and_bounds() -> None:
+    assert FetchSettings(allowed_networks="127.0.0.0/8, ::1").allowed_networks == [
+        "127.0.0.0/8",
+        "::1",
+    ]
+    with pytest.raises(ValueError, match="CIDR"):
+        FetchSettings(allowed_networks=["localhost"])
+    with pytest.raises(ValueError, match="ceiling"):
+        FetchSettings(poll_floor_minutes=60, poll_ceiling_minutes=10)
+
+
+def test_crawl_delay_spaces_the_host_up_to_a_cap() -> None:
+    fake = FakeTime()
+    limits = HostLimits(concurrency=1, rate=0, clock=fake.clock, sleep=fake.sleep)
+    limits.space_at_least("a.example", 2.5)
+    assert [limits.reserve("a.example") for _ in range(3)] == [0, 2.5, 5.0]
+    limits.space_at_least("b.example", 86400)
+    limits.reserve("b.example")
+    assert limits.reserve("b.example") == MAX_CRAWL_DELAY_S
+
+
+def test_robots_cache_answers_and_caches() -> None:
+    fetched: list[str] = []
+
+    async def fetch(url: str) -> Page:
+        fetched.append(url)
+        body = b"User-agent: newsflow\nCrawl-delay: 4\nDisallow: /private\n"
+        return Page(url, url, 200, body, "text/plain", None, {}, datetime.now(UTC))
+
+    async def ask_twice() -> tuple[RobotsAnswer, RobotsAnswer]:
+        cache = RobotsCache(fetch, "newsflow", ttl_s=60)
+        return (
+            await cache.ask("https://ex.com/private/x"),
+            await cache.ask("https://ex.com/news/y"),
+        )
+
+    denied, allowed = asyncio.run(ask_twice())
+    assert not denied.allowed and "robots.txt" in denied.note
+    assert allowed.allowed and allowed.crawl_delay_s == 4.0
+    assert fetched == ["https://ex.com/robots.txt"]

@@ -11,12 +11,11 @@ import pytest
 from kafka import KafkaConsumer
 
 from connectors.kafka import BusUnavailable, DeliveryFailed, KafkaBus
-from connectors.kafka.client_config import group_name
 from connectors.kafka.consumer import KafkaBusConsumer
 from connectors.kafka.offsets import group_lag, rewind_group
 from connectors.kafka.topics import ensure_topics
 from newsflow.bus import Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
+from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, drained, run_stages
 from schemas import Article, Story
 
 pytestmark = pytest.mark.integration
@@ -195,7 +194,7 @@ def test_a_consumer_started_before_the_broker_waits_and_recovers(
 def test_lag_and_rewind(kafka_settings, article_factory, consume_messages):
     topics = Topics.from_settings(kafka_settings)
     bus = KafkaBus(kafka_settings)
-    group = group_name(kafka_settings, "index")
+    group = "index"
     before = int(datetime.now(UTC).timestamp() * 1000)
     # One record per produce request: Tansu reports a partition's end offset as the base
     # offset of its last batch + 1, so multi-record batches would under-count the lag.
@@ -230,7 +229,7 @@ def test_a_failed_downstream_write_is_retried_before_anything_is_committed(
     for article in articles:
         bus.publish(topics.extracted, article.id, encode(article))
     bus.flush()
-    group = group_name(kafka_settings, "index")
+    group = "index"
     attempts: list[int] = []
     committed_at_failure: list[int | None] = []
     stored: dict[str, Article] = {}
@@ -265,7 +264,7 @@ def test_rewinding_a_group_with_a_live_member_is_refused(kafka_settings, article
     bus = KafkaBus(kafka_settings)
     bus.publish(topics.extracted, "a", encode(article_factory(1)))
     bus.flush()
-    group = group_name(kafka_settings, "cluster")
+    group = "cluster"
     member = bus.consumer([topics.extracted], group)
     deadline = time.monotonic() + 60
     while not member.poll(10, 0.5) and time.monotonic() < deadline:
@@ -295,3 +294,19 @@ def test_the_consumer_loop_exposes_its_lag(kafka_settings, article_factory):
     assert stage.stats.messages == 2
     assert stage.stats.lag == 4
     assert sum(stage.stats.lag_by_partition.values()) == 4
+
+
+def test_a_rewound_group_is_not_drained_before_it_read_everything_again(
+    kafka_settings, article_factory, consume_messages
+):
+    topics = Topics.from_settings(kafka_settings)
+    bus = KafkaBus(kafka_settings)
+    bus.publish(topics.extracted, "1", encode(article_factory(1)))  # two partitions stay empty
+    bus.flush()
+    assert len(consume_messages(kafka_settings, [topics.extracted], "g", 1, commit=True)) == 1
+    rewind_group(kafka_settings, "g", [topics.extracted])
+
+    stages = [Stage("cluster", bus.consumer([topics.extracted], "g"), lambda batch: None)]
+    run_stages(stages, StopFlag(), BatchLimits(2, 0.3), until=lambda: drained(stages))
+    bus.close()
+    assert stages[0].stats.messages == 1

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.kafka import KafkaBus
-from connectors.kafka.client_config import group_name
 from newsflow.bus import Topics, encode
 from newsflow.cli import app
-from newsflow.config import KafkaSettings
+from newsflow.config import KafkaSettings, Settings
+from newsflow.pipeline import subscriptions
 
 runner = CliRunner()
 
@@ -38,14 +38,14 @@ def test_status_shows_lag_and_reprocess_rewinds_it(
     for n in range(4):  # one record per request: see the Tansu end-offset note in docs/kafka.md
         bus.publish(topics.extracted, str(n), encode(article_factory(n)))
         bus.flush()
-    group = group_name(kafka_settings, "cluster")
+    group = subscriptions(Settings(kafka=kafka_settings))["cluster"].group
     assert sum(row["lag"] for row in lag_rows(group)) == 4
 
     bus.close()
     assert len(consume_messages(kafka_settings, [topics.extracted], group, 4, commit=True)) == 4
     assert sum(row["lag"] for row in lag_rows(group)) == 0
 
-    result = runner.invoke(app, ["reprocess", "--from-beginning"])
+    result = runner.invoke(app, ["reprocess", "--from-beginning", "--services-running"])
     assert result.exit_code == 0, result.output
     assert sum(row["lag"] for row in lag_rows(group)) == 4
 

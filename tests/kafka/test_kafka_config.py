@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
+from connectors.kafka import BusUnavailable, KafkaBus
 from connectors.kafka.client_config import (
     KafkaNotConfigured,
     consumer_config,
-    group_name,
     producer_config,
 )
 from connectors.kafka.consumer import next_offsets
@@ -67,7 +68,6 @@ def test_the_stories_topic_is_compacted_and_the_others_are_not():
     assert specs[settings.topic_stories].configs == {"cleanup.policy": "compact"}
     assert specs[settings.topic_extracted].configs == {}
     assert {(s.partitions, s.replication_factor) for s in specs.values()} == {(12, 3)}
-    assert group_name(settings, "index") == "newsflow.index"
 
 
 def test_commits_point_past_the_highest_processed_offset_per_partition():
@@ -86,3 +86,17 @@ def test_commits_point_past_the_highest_processed_offset_per_partition():
 )
 def test_lag_counts_from_the_committed_offset_or_the_start(committed, beginning, end, lag):
     assert lag_of(committed, beginning, end) == lag
+
+
+def test_client_passwords_never_reach_the_logs(settings_factory, unused_bootstrap, caplog):
+    settings = settings_factory(
+        unused_bootstrap,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_username="newsflow",
+        sasl_password="s3cret-pass",
+        connect_timeout_ms=1000,
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(BusUnavailable):
+        KafkaBus(settings)
+    assert "Starting KafkaAdminClient with configuration" in caplog.text
+    assert "s3cret-pass" not in caplog.text

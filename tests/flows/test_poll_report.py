@@ -1,0 +1,83 @@
+"""The poll report: feed statuses, the feed table, new versus growing stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flows.poll_report import FeedOutcome, FeedStatus, PollResult, feed_table, stories_markdown
+from newsflow.outcomes import Skip, SkipReason
+from schemas import Article, Story
+
+WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def article(number: int, story_id: str) -> Article:
+    return Article(
+        id=f"{number:024x}",
+        url=f"https://example.com/{number}",
+        canonical_url=f"https://example.com/{number}",
+        source="Example",
+        text="Some text.",
+        fetched_at=WHEN,
+        content_hash=f"{number:016x}",
+        story_id=story_id,
+    )
+
+
+def story(story_id: str, count: int, headline: str) -> Story:
+    return Story(
+        id=story_id,
+        headline=headline,
+        first_seen=WHEN,
+        last_seen=WHEN,
+        article_count=count,
+        sources=["Example"],
+    )
+
+
+def test_feed_status_and_reason() -> None:
+    assert FeedOutcome(url="u", articles=2).status is FeedStatus.NEW
+    quiet = FeedOutcome(url="u", seen_before=3, item_skips=[Skip("a", SkipReason.NO_CONTENT)])
+    assert quiet.status is FeedStatus.UNCHANGED
+    assert quiet.reason == "1 no-content"
+    broken = FeedOutcome(url="u", error=Skip("u", SkipReason.HTTP_STATUS, "HTTP 503"))
+    assert broken.status is FeedStatus.FAILED
+    assert broken.reason == "http-status: HTTP 503"
+    [row] = feed_table([broken])
+    assert row["feed"] == "u" and row["status"] == "failed"
+
+
+def test_story_is_new_when_all_its_articles_came_in_this_run() -> None:
+    fresh, older = "a" * 24, "b" * 24
+    result = PollResult(
+        feeds=[FeedOutcome(url="u", articles=3)],
+        published=["1", "2", "3"],
+        articles=[article(1, fresh), article(2, fresh), article(3, older)],
+        stories=[story(fresh, 2, "Fresh | news"), story(older, 5, "Older news")],
+    )
+    text = stories_markdown("t", result)
+    new_part, growing_part = text.split("## Growing stories")
+    assert "## New stories (1)" in new_part and "Fresh \\| news" in new_part
+    assert "+2 article(s), 2 in all" in new_part
+    assert growing_part.startswith(" (1)") and "+1 article(s), 5 in all" in growing_part
+    assert "not clustered" not in text
+
+
+def test_articles_not_yet_clustered_are_counted() -> None:
+    result = PollResult(feeds=[], published=["1", "2"], articles=[])
+    text = stories_markdown("t", result)
+    assert "## New stories (0)" in text and "None." in text
+    assert "2 new article(s) were not clustered and indexed yet" in text
+
+
+def test_run_report_keeps_every_skip() -> None:
+    result = PollResult(
+        feeds=[
+            FeedOutcome(url="a", error=Skip("a", SkipReason.TIMEOUT)),
+            FeedOutcome(url="b", item_skips=[Skip("b1", SkipReason.NO_CONTENT)]),
+        ],
+        published=["x"],
+    )
+    report = result.run_report()
+    assert report.articles == 1
+    assert report.reasons() == {"timeout": 1, "no-content": 1}

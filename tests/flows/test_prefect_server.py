@@ -1,0 +1,228 @@
+"""Against a real `prefect server start` on loopback: runs, task runs, artifacts, the UI.
+
+The poll runs in this process with PREFECT_API_URL pointing at the server; `newsflow
+replay` runs as a subprocess the way a user starts it. The UI check drives headless
+Chromium (installed by scripts/ensure-chromium) and keeps its screenshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+
+from flows.poll_feeds import poll_feeds
+from tests.flows.news_site import news_site
+from tests.flows.prefect_server import PrefectServer
+
+pytestmark = pytest.mark.integration
+
+SEED_PATHS = [
+    "/2025/03/06/alibaba-qwq-32b-deepseek-rival",
+    "/tech/alibaba-unveils-qwq-32b-reasoning-model",
+]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1440,900",
+    "--virtual-time-budget=20000",
+]
+
+
+@dataclass(frozen=True)
+class PolledRun:
+    flow_run_id: UUID
+    name: str
+    feeds: int
+    items: int
+
+
+def api(call: Any) -> Any:
+    async def run() -> Any:
+        async with get_client() as client:
+            return await call(client)
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def polled(
+    prefect_server_process: PrefectServer,
+    corpus_dir: Path,
+    seeds_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[PolledRun]:
+    """One poll-feeds run reported to the real server: two feeds over seeds and corpus pages."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    tmp = tmp_path_factory.mktemp("poll")
+    env = {
+        "NEWSFLOW_DATA_DIR": str(tmp / "data"),
+        "NEWSFLOW_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "NEWSFLOW_FETCH_PER_HOST_RATE": "0",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        with news_site(corpus_dir, seeds_dir, corpus_pages=3) as site:
+            corpus = [path for path in site.pages if path.startswith("/articles/")]
+            feeds = {
+                "seeds": site.add_feed("/feeds/seeds.xml", SEED_PATHS),
+                "corpus": site.add_feed("/feeds/corpus.xml", corpus),
+            }
+            feeds_file = tmp / "feeds.yml"
+            feeds_file.write_text(
+                yaml.safe_dump(
+                    {
+                        "feeds": [
+                            {"url": u, "name": n, "group": "loopback"} for n, u in feeds.items()
+                        ]
+                    }
+                )
+            )
+            with temporary_settings(updates={PREFECT_API_URL: prefect_server_process.api_url}):
+                state = asyncio.run(poll_feeds(str(feeds_file), "loopback", return_state=True))
+                [run] = api(
+                    lambda c: c.read_flow_runs(
+                        flow_filter=FlowFilter(name=FlowFilterName(any_=["poll-feeds"]))
+                    )
+                )
+                yield PolledRun(run.id, run.name, len(feeds), len(SEED_PATHS) + len(corpus))
+        assert state.is_completed()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def test_poll_run_its_task_runs_and_artifacts_are_on_the_server(
+    prefect_server: PrefectServer, polled: PolledRun
+) -> None:
+    [run] = api(
+        lambda c: c.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[polled.flow_run_id]))
+        )
+    )
+    assert run.state.is_completed()
+    task_runs = api(
+        lambda c: c.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[polled.flow_run_id]))
+        )
+    )
+    names = [task_run.name.rsplit("-", 1)[0] for task_run in task_runs]
+    assert names.count("read-feed") == polled.feeds
+    assert names.count("fetch-article") == polled.items
+    assert all(task_run.state.is_completed() for task_run in task_runs)
+    artifacts = api(
+        lambda c: c.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[polled.flow_run_id])
+            )
+        )
+    )
+    assert {(a.key, a.type) for a in artifacts} == {
+        ("poll-feeds-loopback-feeds", "table"),
+        ("poll-feeds-loopback-stories", "markdown"),
+    }
+
+
+def test_newsflow_replay_reports_to_the_server(
+    prefect_server: PrefectServer, seeds_dir: Path, repo_root: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSFLOW_"))}
+    env.update(
+        PREFECT_API_URL=prefect_server.api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PYTHONPATH=str(repo_root),
+    )
+    replay = subprocess.run(
+        [sys.executable, "-m", "newsflow", "replay", str(seeds_dir), "--data-dir", str(tmp_path)],
+        env=env,
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    [run] = api(
+        lambda c: c.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["replay-seeds"]))
+        )
+    )
+    assert run.state.is_completed()
+    task_runs = api(
+        lambda c: c.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    )
+    names = sorted(task_run.name.rsplit("-", 1)[0] for task_run in task_runs)
+    assert names == ["fetch-article", "fetch-article", "read-feed"]
+    assert all(task_run.state.is_completed() for task_run in task_runs)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="chromium missing: scripts/ensure-chromium"
+)
+def test_prefect_ui_shows_the_poll_run(
+    prefect_server: PrefectServer, polled: PolledRun, tmp_path: Path
+) -> None:
+    runs_page = f"{prefect_server.url}/runs"
+    browse = [
+        "chromium",
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ]
+    dom = subprocess.run(
+        [*browse, "--dump-dom", runs_page], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    # The page's script fetched the runs from the API and rendered them.
+    assert polled.name in dom.stdout
+    assert "poll-feeds" in dom.stdout
+
+    screenshot = tmp_path / "prefect-runs.png"
+    shot = subprocess.run(
+        [*browse, f"--screenshot={screenshot}", runs_page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    data = screenshot.read_bytes()
+    assert png_size(data) == (1440, 900)
+    assert len(data) > 20_000  # a rendered page, not a blank canvas
+    keep = os.environ.get("NEWSFLOW_SCREENSHOT_DIR")
+    if keep:
+        shutil.copy(screenshot, Path(keep) / screenshot.name)

@@ -1,0 +1,106 @@
+"""Ingest with feed state: conditional GET, seen entries and dedup before fetching, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from connectors.feedlist import FeedSpec
+from connectors.http import Fetcher
+from connectors.http.feedpoll import FeedPoller
+from connectors.http.feedstate import FeedState
+from newsflow.config import FetchSettings
+from newsflow.ingest import ingest
+from newsflow.outcomes import RunReport
+from newsflow.polling import PollPolicy
+from schemas import Article
+from tests.http.server import MisbehavingServer
+
+pytestmark = pytest.mark.integration
+POLICY = PollPolicy(floor_s=60.0, ceiling_s=3600.0, dead_after=3)
+PARAGRAPH = (
+    "The council met on Tuesday and agreed, after a long debate, to rebuild the bridge. " * 3
+)
+
+
+class Clock:
+    now = 2_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def article_page(title: str) -> tuple[int, dict[str, str], bytes]:
+    html = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    html += f"<p>{title}. {PARAGRAPH}</p></article></body></html>"
+    return 200, {"Content-Type": "text/html; charset=utf-8"}, html.encode()
+
+
+def feed(base: str, *entries: tuple[str, str]) -> bytes:
+    items = "".join(
+        f"<item><guid>{guid}</guid><link>{base}{path}</link><title>{path}</title></item>"
+        for guid, path in entries
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def run(
+    settings: FetchSettings, state: FeedState, clock: Clock, url: str
+) -> tuple[RunReport, list[str]]:
+    articles: list[Article] = []
+
+    async def main() -> RunReport:
+        async with Fetcher(settings) as fetcher:
+            poller = FeedPoller(fetcher, state, POLICY, clock)
+            return await ingest(fetcher, feeds=[FeedSpec(url)], sink=articles.append, poller=poller)
+
+    report = asyncio.run(main())
+    return report, sorted(a.title for a in articles)
+
+
+def test_runs_fetch_each_article_once_and_retry_transient_failures(
+    web: MisbehavingServer, settings: FetchSettings, tmp_path: Path
+) -> None:
+    base, url, clock = web.base_url, f"{web.base_url}/feed", Clock()
+    for name in ("a", "b", "c"):
+        web.extra_routes[f"/news/{name}"] = article_page(f"Story {name}")
+    web.extra_routes["/news/down"] = (503, {"Content-Type": "text/plain"}, b"busy")
+    state = FeedState.in_data_dir(tmp_path)
+
+    web.feed_body = feed(base, ("1", "/news/a"), ("2", "/news/b"))
+    report, titles = run(settings, state, clock, url)
+    assert titles == ["Story a", "Story b"] and not report.skips
+
+    clock.now += 600  # unchanged feed: a 304, nothing parsed or fetched
+    report, titles = run(settings, state, clock, url)
+    assert titles == [] and report.reasons() == {"not-modified": 1}
+
+    # New ETag: a republished under a new GUID, c new, one entry failing with a 503
+    web.etag = '"v2"'
+    web.feed_body = feed(
+        base, ("1b", "/news/a?utm_source=rss"), ("3", "/news/c"), ("4", "/news/down")
+    )
+    clock.now += 600
+    report, titles = run(settings, state, clock, url)
+    assert titles == ["Story c"]
+    assert report.reasons() == {"http-status": 1}
+    assert web.recorder.hits["/news/a"] == 1
+
+    web.extra_routes["/news/down"] = article_page("Story down")  # back up: retried next run
+    clock.now += 600
+    report, titles = run(settings, state, clock, url)
+    assert titles == ["Story down"]
+    assert web.recorder.hits["/news/c"] == 1 and web.recorder.hits["/news/b"] == 1
+
+
+def test_feed_not_due_is_not_polled(
+    web: MisbehavingServer, settings: FetchSettings, tmp_path: Path
+) -> None:
+    url, clock = f"{web.base_url}/feed", Clock()
+    state = FeedState.in_data_dir(tmp_path)
+    run(settings, state, clock, url)
+    report, _ = run(settings, state, clock, url)
+    assert report.reasons() == {"not-due": 1}
+    assert web.recorder.hits["/feed"] == 1

@@ -1,0 +1,77 @@
+"""The consumer loop over the in-process bus: batching, retries, stopping on signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Sequence
+
+from connectors.memory_bus import MemoryBus
+from newsflow.bus import Message
+from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, collect_batch, run_stages
+
+
+def filled_bus(count: int) -> MemoryBus:
+    bus = MemoryBus()
+    for n in range(count):
+        bus.publish("t", str(n), f"value {n}".encode())
+    return bus
+
+
+def test_a_batch_closes_at_its_record_limit():
+    consumer = filled_bus(25).consumer(["t"], "g")
+    batch = collect_batch(consumer, BatchLimits(max_records=10, max_wait_s=5.0), StopFlag())
+    assert [m.key for m in batch] == [str(n) for n in range(10)]
+
+
+def test_a_batch_closes_when_its_time_window_ends():
+    consumer = filled_bus(3).consumer(["t"], "g")
+    batch = collect_batch(consumer, BatchLimits(max_records=10, max_wait_s=0.2), StopFlag())
+    assert len(batch) == 3
+
+
+def test_a_failing_handler_gets_the_same_batch_again_and_nothing_is_committed_before():
+    bus = filled_bus(6)
+    calls: list[list[str | None]] = []
+
+    def handler(messages: Sequence[Message]) -> None:
+        calls.append([m.key for m in messages])
+        if len(calls) == 1:
+            raise ConnectionError("store down")
+
+    stage = Stage("index", bus.consumer(["t"], "g"), handler)
+    run_stages(
+        [stage],
+        StopFlag(),
+        BatchLimits(max_records=6, max_wait_s=0.1),
+        until=lambda: stage.stats.batches == 1,
+    )
+    assert calls[0] == calls[1] == [str(n) for n in range(6)]
+    assert stage.stats.handler_failures == 1
+    # a new member of the group starts after the committed batch
+    assert bus.consumer(["t"], "g").poll(10, 0.0) == []
+
+
+def test_sigterm_sets_the_stop_flag_and_the_previous_handler_comes_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with StopFlag().on_signals() as stop:
+        assert not stop.is_set()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.is_set()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_stopped_loop_commits_the_batch_in_hand_and_stops():
+    bus = filled_bus(20)
+    stop = StopFlag()
+    seen: list[Message] = []
+
+    def handler(messages: Sequence[Message]) -> None:
+        seen.extend(messages)
+        stop.set()  # as a SIGTERM arriving while the batch is being handled
+
+    run_stages([Stage("s", bus.consumer(["t"], "g"), handler)], stop, BatchLimits(5, 0.1))
+    assert len(seen) == 5
+    assert [m.key for m in bus.consumer(["t"], "g").poll(100, 0.0)] == [
+        str(n) for n in range(5, 20)
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,11 @@ class Member:
     content_hash: str | None
     terms: tuple[str, ...]
     shingled: Shingled | None
+
+
+def _shallow(record: Member | Story) -> dict[str, Any]:
+    """The fields of a record, values as they are (`asdict` would deep-copy them)."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
 
 
 class StoryClusterer:
@@ -253,7 +258,7 @@ class StoryClusterer:
             "next_number": self._next_number,
             "stories": [
                 {
-                    **asdict(story),
+                    **_shallow(story),
                     "sources": sorted(story.sources),
                     "languages": sorted(story.languages),
                     "names": sorted(story.names),
@@ -263,7 +268,7 @@ class StoryClusterer:
             ],
             "members": [
                 {
-                    **asdict(member),
+                    **_shallow(member),
                     "shingled": None
                     if member.shingled is None
                     else [member.shingled.size, member.shingled.signature.tolist()],

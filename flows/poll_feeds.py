@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,10 +51,12 @@ async def poll_sources(
     direct_items: Sequence[SourceItem] = (),
     skip_seen: bool = True,
     retry_delay_s: float = DEFAULT_RETRY_DELAY_S,
+    published_as: Callable[[Article], Article] = lambda article: article,
 ) -> PollResult:
     """Read `feeds` (plus `direct_items`, reported under `direct`), ingest what is new.
 
-    `skip_seen=False` re-ingests items already in the store (a replay must be repeatable).
+    `skip_seen=False` re-ingests items already in the store (a replay must be repeatable);
+    `published_as` may restate an article before it is published (see `newsflow.replay`).
     """
     timeout_s = settings.fetch.total_timeout_s
     read = with_retries(read_feed, timeout_s, retry_delay_s)
@@ -87,6 +89,7 @@ async def poll_sources(
         if isinstance(article, Skip):
             outcome.item_skips.append(article)
         else:
+            article = published_as(article)
             pipeline.publish(article)
             published.append(article.id)
             outcome.articles += 1
@@ -140,11 +143,9 @@ def _new_items(
 
 
 def _settle(settings: Settings, pipeline: Pipeline, result: PollResult) -> PollResult:
-    """Cluster and index in-process on the embedded bus; then read back what is stored."""
-    if settings.kafka.bootstrap is None:
-        result.handled = pipeline.process().handled
-    else:
-        pipeline.bus.flush()
+    """Cluster and index (in-process, or by waiting for the Kafka services when
+    `[kafka] services_running`); then read back what is stored."""
+    result.handled = pipeline.process().handled
     result.articles = pipeline.store.get_articles(result.published)
     story_ids = {a.story_id for a in result.articles if a.story_id}
     if story_ids:

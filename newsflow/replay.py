@@ -1,20 +1,31 @@
-"""Replay the seeds fixture through the whole pipeline, directly or over loopback HTTP."""
+"""Replay the seeds fixture through the whole pipeline, directly or over loopback HTTP.
+
+`replay_sources` says what a replay ingests; `replay` runs it without Prefect, and the
+`replay-seeds` flow (`flows/replay_seeds.py`) runs the same sources as Prefect tasks.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from connectors.feedlist import FeedSpec
 from connectors.http import Fetcher
-from connectors.seeds import FEED_PATH, load_seeds, seed_site
+from connectors.seeds import FEED_PATH, Seed, load_seeds, seed_site
 from connectors.static_site import serve
 from newsflow.config import Settings
 from newsflow.ingest import Progress, ingest
 from newsflow.outcomes import RunReport
 from newsflow.pipeline import Pipeline, ProcessReport
+from newsflow.sources import SourceItem
+from newsflow.urls import article_id, canonicalize
 from schemas import Article
+
+LOOPBACK_ONLY = "127.0.0.1/32"
 
 
 class ReplayMode(StrEnum):
@@ -33,6 +44,55 @@ class ReplayResult:
     articles: list[Article]
 
 
+@dataclass
+class ReplaySources:
+    """What one replay ingests, with the settings to fetch it and how to publish it."""
+
+    settings: Settings
+    feeds: list[FeedSpec] = field(default_factory=list)
+    items: list[SourceItem] = field(default_factory=list)
+    published_as: Callable[[Article], Article] = lambda article: article
+
+
+@contextmanager
+def replay_sources(settings: Settings, folder: Path, mode: ReplayMode) -> Iterator[ReplaySources]:
+    """The seeds in `folder` as sources: their texts (direct) or a loopback site (served).
+
+    The served site runs while the block runs, and the settings returned trust that one
+    loopback address (nothing else) without spacing requests to it. Its articles are
+    published under the manifest URLs the site stands in for, so every replay, served on
+    whatever port or direct, gives the same article ids and stores nothing twice.
+    """
+    seeds = load_seeds(folder)
+    if mode is ReplayMode.DIRECT:
+        yield ReplaySources(settings, items=[seed.item() for seed in seeds])
+        return
+    fetch = settings.fetch.model_copy(
+        update={
+            "allowed_networks": [*settings.fetch.allowed_networks, LOOPBACK_ONLY],
+            "per_host_rate": 0.0,
+        }
+    )
+    with serve(seed_site(seeds)) as base_url:
+        yield ReplaySources(
+            settings.model_copy(update={"fetch": fetch}),
+            feeds=[FeedSpec(url=base_url + FEED_PATH, name="seeds (served)")],
+            published_as=lambda article: as_published_seed(article, seeds),
+        )
+
+
+def as_published_seed(article: Article, seeds: list[Seed]) -> Article:
+    """An article fetched from the seeds site, under the manifest URL its page stands for."""
+    path = urlsplit(article.url).path
+    seed = next((s for s in seeds if s.path == path), None)
+    if seed is None:
+        return article
+    canonical = canonicalize(seed.url)
+    return article.model_copy(
+        update={"id": article_id(canonical), "url": seed.url, "canonical_url": canonical}
+    )
+
+
 async def replay(
     settings: Settings,
     folder: Path,
@@ -42,36 +102,17 @@ async def replay(
     on_done: Progress | None = None,
 ) -> ReplayResult:
     """Run the seeds in `folder` end to end and return them as the store now has them."""
-    seeds = load_seeds(folder)
-    with Pipeline(settings) as pipeline:
-        if mode is ReplayMode.DIRECT:
-            async with Fetcher(settings.fetch) as fetcher:
-                report = await ingest(
-                    fetcher,
-                    items=[seed.item() for seed in seeds],
-                    sink=pipeline.publish,
-                    on_total=on_total,
-                    on_done=on_done,
-                )
-        else:
-            # The replay trusts the one loopback server it starts itself (nothing else), and
-            # need not space its requests to it.
-            fetch_settings = settings.fetch.model_copy(
-                update={
-                    "allowed_networks": [*settings.fetch.allowed_networks, "127.0.0.1/32"],
-                    "per_host_rate": 0.0,
-                }
+    with Pipeline(settings) as pipeline, replay_sources(settings, folder, mode) as sources:
+        async with Fetcher(sources.settings.fetch) as fetcher:
+            report = await ingest(
+                fetcher,
+                feeds=sources.feeds,
+                items=sources.items,
+                sink=lambda article: pipeline.publish(sources.published_as(article)),
+                concurrency=settings.fetch.concurrency,
+                on_total=on_total,
+                on_done=on_done,
             )
-            with serve(seed_site(seeds)) as base_url:
-                async with Fetcher(fetch_settings) as fetcher:
-                    report = await ingest(
-                        fetcher,
-                        feeds=[FeedSpec(url=base_url + FEED_PATH)],
-                        sink=pipeline.publish,
-                        concurrency=settings.fetch.concurrency,
-                        on_total=on_total,
-                        on_done=on_done,
-                    )
         processed = pipeline.process()
         stored = pipeline.store.get_articles(pipeline.published)
     return ReplayResult(report, processed, stored)

@@ -49,5 +49,7 @@ def headline_and_body(raw: str) -> tuple[str, str]:
     first, blank_line, rest = raw.partition("\n\n")
     if blank_line and len(first) <= HEADLINE_MAX_CHARS and "\n" not in first:
         return first.strip(), rest.strip()
-    first_paragraph = raw.split("\n", 1)[0]
-    return _SENTENCE_END.split(first_paragraph, maxsplit=1)[0][:HEADLINE_MAX_CHARS], raw
+    first_sentence = _SENTENCE_END.split(raw.split("\n", 1)[0], maxsplit=1)[0]
+    if len(first_sentence) <= HEADLINE_MAX_CHARS:
+        return first_sentence, raw
+    return first_sentence[:HEADLINE_MAX_CHARS].rsplit(" ", 1)[0] + "…", raw

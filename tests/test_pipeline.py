@@ -55,14 +55,25 @@ def test_replaying_twice_stores_nothing_twice(settings: Settings, seeds_dir: Pat
 def test_served_replay_fetches_and_extracts_over_loopback(
     settings: Settings, seeds_dir: Path
 ) -> None:
-    result = run_replay(settings, seeds_dir, ReplayMode.SERVED)
-    assert result.ingest.articles == 2, result.ingest.skips
-    assert len({a.story_id for a in result.articles}) == 1
-    for article in result.articles:
-        assert article.url.startswith("http://127.0.0.1:")
+    served = run_replay(settings, seeds_dir, ReplayMode.SERVED)
+    assert served.ingest.articles == 2, served.ingest.skips
+    assert len({a.story_id for a in served.articles}) == 1
+    manifest_urls = {seed.url for seed in load_seeds(seeds_dir)}
+    assert {a.url for a in served.articles} == manifest_urls, "published under the manifest URLs"
+    for article in served.articles:
         assert "QwQ-32B" in article.text
         assert article.published_at is not None and article.published_at.year == 2025
-    assert {a.source for a in result.articles} == {"Example Wire", "Example Daily"}
+    assert {a.source for a in served.articles} == {"Example Wire", "Example Daily"}
+    # A second served replay (another port) and a direct one change nothing in the store.
+    again = run_replay(settings, seeds_dir, ReplayMode.SERVED)
+    direct = run_replay(settings, seeds_dir, ReplayMode.DIRECT)
+    assert (
+        {a.id for a in again.articles}
+        == {a.id for a in direct.articles}
+        == {a.id for a in served.articles}
+    )
+    with Pipeline(settings) as pipeline:
+        assert pipeline.store.count_articles() == 2
 
 
 def test_poison_messages_are_dead_lettered_and_the_rest_goes_through(

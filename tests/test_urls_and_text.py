@@ -64,3 +64,9 @@ def test_headline_and_body_without_a_headline_uses_first_sentence() -> None:
     title, body = headline_and_body(text)
     assert title == "Hong Kong — A company did a thing."
     assert body == text
+
+
+def test_long_first_sentence_is_cut_at_a_word() -> None:
+    text = "Word " * 60 + "end. Next sentence."
+    title, _ = headline_and_body(text)
+    assert title.endswith("Word…") and len(title) <= 201

@@ -51,8 +51,22 @@ def _expand(token: str) -> list[str]:
     return [token, *parts]
 
 
-def _keep(term: str, stop: frozenset[str]) -> bool:
-    return (len(term) > 1 or term.isdigit()) and term not in stop
+def _analyse(word: str) -> tuple[str, int, tuple[str, ...]]:
+    """A word's case-folded form, its shape and its terms before the stop list (pieces of one
+    letter dropped); memoised, as the same words come back article after article."""
+    analysed = _ANALYSED.get(word)
+    if analysed is None:
+        folded = word.casefold()
+        terms = tuple(term for term in _expand(folded) if len(term) > 1 or term.isdigit())
+        analysed = (folded, _shape(word), terms)
+        if len(_ANALYSED) >= _ANALYSED_LIMIT:
+            _ANALYSED.clear()
+        _ANALYSED[word] = analysed
+    return analysed
+
+
+_ANALYSED: dict[str, tuple[str, int, tuple[str, ...]]] = {}
+_ANALYSED_LIMIT = 1 << 16  # words remembered; the memo starts over when it is full
 
 
 def extract_terms(
@@ -66,28 +80,32 @@ def extract_terms(
     """
     lead = _WORD_AFTER.findall(text[: lead_tokens * 16])[:lead_tokens]
     title_words = _WORD.findall(title)
-    folded_lead = [word.casefold() for _, word in lead]
+    lead_words = [_analyse(word) for _, word in lead]
+    folded_lead = [folded for folded, _, _ in lead_words]
     stop = stopwords_for(folded_lead[:60] or [w.casefold() for w in title_words], language)
 
     counts: dict[str, float] = {}
     names: set[str] = set()
-    for position, ((after_end, word), folded) in enumerate(zip(lead, folded_lead, strict=True)):
+    get = counts.get
+    for position, ((after_end, _), (folded, shape, terms)) in enumerate(
+        zip(lead, lead_words, strict=True)
+    ):
         if folded in stop:
             continue
-        shape = _shape(word)
         name_like = shape == _NAME_SHAPED or (
             shape == _CAPITALISED and not (after_end or position == 0)
         )
-        for term in _expand(folded):
-            if _keep(term, stop):
-                counts[term] = counts.get(term, 0.0) + 1.0
+        for term in terms:
+            if term not in stop:
+                counts[term] = get(term, 0.0) + 1.0
                 if name_like:
                     names.add(term)
     for word in title_words:
-        name_like = _shape(word) == _NAME_SHAPED
-        for term in _expand(word.casefold()):
-            if _keep(term, stop):
-                counts[term] = counts.get(term, 0.0) + title_weight
+        _, shape, terms = _analyse(word)
+        name_like = shape == _NAME_SHAPED
+        for term in terms:
+            if term not in stop:
+                counts[term] = get(term, 0.0) + title_weight
                 if name_like:
                     names.add(term)
     return Terms(counts=counts, names=frozenset(names))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from newsflow.clustering.stopwords import stopwords_for
 
@@ -11,10 +12,12 @@ from newsflow.clustering.stopwords import stopwords_for
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
 # gives "entreprise" once one-letter pieces are dropped. The optional first group is the end
 # of a sentence right before the word, whose capital then says nothing.
-_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
-_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*)")
+# (Possessive `*+`: nothing follows the group, so it never backtracks; it just skips the work.)
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*+")
+_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*+)")
 _JOINERS = re.compile(r"[-.]")
 _PLAIN, _CAPITALISED, _NAME_SHAPED = 0, 1, 2
+_FIRST_TRY_CHARS_PER_WORD = 8  # a word and its space take ~6.3 characters in English news
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def extract_terms(
     or when it is capitalised in the middle of a sentence of the lead; titles are often in
     title case, so a capital there alone does not count.
     """
-    lead = _WORD_AFTER.findall(text[: lead_tokens * 16])[:lead_tokens]
+    lead = _first_matches(_WORD_AFTER, text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
     lead_words = [_analyse(word) for _, word in lead]
     folded_lead = [folded for folded, _, _ in lead_words]
@@ -113,5 +116,14 @@ def extract_terms(
 
 def word_tokens(text: str, limit: int) -> list[str]:
     """The first `limit` case-folded words of `text`, for shingling."""
-    words: list[str] = _WORD.findall(text[: limit * 10].casefold())
-    return words[:limit]
+    return _first_matches(_WORD, text[: limit * 10].casefold(), limit)
+
+
+def _first_matches(pattern: re.Pattern[str], text: str, limit: int) -> list[Any]:
+    """`pattern.findall(text)[:limit]`, scanning only a first part of `text` when it holds
+    more than `limit` matches: a match followed by another one ends before the cut, so it is
+    the same as in the whole text (neither pattern looks behind or ahead of its words)."""
+    found: list[Any] = pattern.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
+    if len(found) <= limit:
+        found = pattern.findall(text)
+    return found[:limit]

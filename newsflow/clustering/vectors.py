@@ -50,17 +50,33 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     weigh less than the newcomer's own)."""
     counts = frequencies.counts
     log_documents = math.log(frequencies.documents + frequencies.prior_documents + 1)
-    log, names = math.log, terms.names
+    names, log_of_count, sublinear = (
+        terms.names,
+        _log_of_count(frequencies.documents + 2),
+        _SUBLINEAR,
+    )
     ranked: list[tuple[float, str]] = []  # (-weight, term): heaviest first, ties by term
     for term, count in terms.counts.items():
-        weight = (1.0 + log(count) if count >= 1.0 else count) * (
-            log_documents - log(counts.get(term, 0) + 1)
-        )
+        tf = sublinear.get(count)
+        if tf is None:
+            tf = sublinear[count] = (1.0 + math.log(count)) if count >= 1.0 else count
+        weight = tf * (log_documents - log_of_count[counts.get(term, 0) + 1])
         ranked.append((-weight * name_boost if term in names else -weight, term))
     ranked.sort()
     kept = ranked[:size]
     norm = math.sqrt(sum(weight * weight for weight, _ in kept)) or 1.0
     return {term: -weight / norm for weight, term in kept}
+
+
+_SUBLINEAR: dict[float, float] = {}  # term count -> sublinear tf; counts take few values
+_LOGS: list[float] = [-math.inf]  # _LOGS[n] = ln(n)
+
+
+def _log_of_count(size: int) -> list[float]:
+    """ln(0) .. ln(size - 1) at least (memoised: document frequencies are small integers)."""
+    if len(_LOGS) < size:
+        _LOGS.extend(math.log(n) for n in range(len(_LOGS), 2 * size))
+    return _LOGS
 
 
 def key_names(vector: Vector, names: frozenset[str], count: int) -> frozenset[str]:

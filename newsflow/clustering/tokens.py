@@ -83,7 +83,8 @@ def extract_terms(
     """
     lead = _first_matches(_WORD_AFTER, text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
-    lead_words = [_analyse(word) for _, word in lead]
+    known = _ANALYSED.get
+    lead_words = [known(word) or _analyse(word) for _, word in lead]
     folded_lead = [folded for folded, _, _ in lead_words]
     stop = stopwords_for(folded_lead[:60] or [w.casefold() for w in title_words], language)
 
@@ -104,7 +105,7 @@ def extract_terms(
                 if name_like:
                     names.add(term)
     for word in title_words:
-        _, shape, terms = _analyse(word)
+        _, shape, terms = known(word) or _analyse(word)
         name_like = shape == _NAME_SHAPED
         for term in terms:
             if term not in stop:

@@ -13,7 +13,7 @@ from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
-from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, key_names, weigh
+from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
 
@@ -164,11 +164,13 @@ class StoryClusterer:
     ) -> tuple[Story, tuple[Story, ...]]:
         """The story `doc` joins (new if none is close enough) and the stories merged into it."""
         settings = self.settings
+        query = Query(vector)
+        stories = self._stories
         scored: list[tuple[float, int]] = []
         for candidate in self._index.candidates(
             vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, names, when, doc.source, self._stories[candidate])
+            score = self._similarity(query, names, when, doc.source, stories[candidate])
             if score >= settings.join_threshold:
                 scored.append((score, candidate))
         if not scored:
@@ -183,13 +185,13 @@ class StoryClusterer:
         return survivor, absorbed
 
     def _similarity(
-        self, vector: Vector, names: frozenset[str], when: float, source: str | None, story: Story
+        self, query: Query, names: frozenset[str], when: float, source: str | None, story: Story
     ) -> float:
         """Cosine to the story's centroid, lowered when the story has none of the article's
         key names, for an outlet already in the story, and for a time gap beyond the grace
         period."""
         settings = self.settings
-        score = dot(vector, story.centroid) / story.norm if story.norm else 0.0
+        score = query.dot(story.centroid) / story.norm if story.norm else 0.0
         if names and names.isdisjoint(story.names):
             score *= settings.name_miss_factor
         if source is not None and source in story.sources:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from itertools import islice, repeat
+from itertools import islice
 from operator import mul
 
 from newsflow.clustering.tokens import Terms
@@ -84,8 +84,18 @@ def key_names(vector: Vector, names: frozenset[str], count: int) -> frozenset[st
     return frozenset(islice((term for term in vector if term in names), count))
 
 
-def dot(vector: Vector, other: Vector) -> float:
-    """Dot product of two sparse vectors, iterating over the first (give the shorter first)."""
-    found = map(other.get, vector.keys(), repeat(0.0, len(vector)))
-    total: float = sum(map(mul, vector.values(), found))
-    return total
+class Query:
+    """One vector dotted with many others: its terms and weights listed once."""
+
+    __slots__ = ("_terms", "_weights", "_zeros")
+
+    def __init__(self, vector: Vector) -> None:
+        self._terms = list(vector)
+        self._weights = list(vector.values())
+        self._zeros = [0.0] * len(vector)
+
+    def dot(self, other: Vector) -> float:
+        """Dot product with a sparse vector, summed in the order of the query's terms."""
+        found = map(other.get, self._terms, self._zeros)
+        total: float = sum(map(mul, self._weights, found))
+        return total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, word_tokens
-from newsflow.clustering.vectors import DocumentFrequencies, Vector, dot, key_names, weigh
+from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
 
@@ -30,6 +30,11 @@ class Member:
     content_hash: str | None
     terms: tuple[str, ...]
     shingled: Shingled | None
+
+
+def _shallow(record: Member | Story) -> dict[str, Any]:
+    """The fields of a record, values as they are (`asdict` would deep-copy them)."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
 
 
 class StoryClusterer:
@@ -159,11 +164,13 @@ class StoryClusterer:
     ) -> tuple[Story, tuple[Story, ...]]:
         """The story `doc` joins (new if none is close enough) and the stories merged into it."""
         settings = self.settings
+        query = Query(vector)
+        stories = self._stories
         scored: list[tuple[float, int]] = []
         for candidate in self._index.candidates(
             vector, settings.query_terms, settings.max_posting, settings.max_candidates
         ):
-            score = self._similarity(vector, names, when, doc.source, self._stories[candidate])
+            score = self._similarity(query, names, when, doc.source, stories[candidate])
             if score >= settings.join_threshold:
                 scored.append((score, candidate))
         if not scored:
@@ -178,13 +185,13 @@ class StoryClusterer:
         return survivor, absorbed
 
     def _similarity(
-        self, vector: Vector, names: frozenset[str], when: float, source: str | None, story: Story
+        self, query: Query, names: frozenset[str], when: float, source: str | None, story: Story
     ) -> float:
         """Cosine to the story's centroid, lowered when the story has none of the article's
         key names, for an outlet already in the story, and for a time gap beyond the grace
         period."""
         settings = self.settings
-        score = dot(vector, story.centroid) / story.norm if story.norm else 0.0
+        score = query.dot(story.centroid) / story.norm if story.norm else 0.0
         if names and names.isdisjoint(story.names):
             score *= settings.name_miss_factor
         if source is not None and source in story.sources:
@@ -253,7 +260,7 @@ class StoryClusterer:
             "next_number": self._next_number,
             "stories": [
                 {
-                    **asdict(story),
+                    **_shallow(story),
                     "sources": sorted(story.sources),
                     "languages": sorted(story.languages),
                     "names": sorted(story.names),
@@ -263,7 +270,7 @@ class StoryClusterer:
             ],
             "members": [
                 {
-                    **asdict(member),
+                    **_shallow(member),
                     "shingled": None
                     if member.shingled is None
                     else [member.shingled.size, member.shingled.signature.tolist()],

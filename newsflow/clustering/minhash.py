@@ -100,9 +100,11 @@ class MinHasher:
         shingles = np.zeros(span, dtype=np.uint64)
         for offset in range(min(self.shingle_size, len(words))):
             shingles = shingles * _SHINGLE_BASE + hashes[offset : offset + span]
-        permuted = _mix(shingles)[:, None] * self._multipliers + self._offsets
-        top_bits: npt.NDArray[np.uint64] = permuted >> np.uint64(32)
-        signature = top_bits.min(axis=0).astype(np.uint32)
+        permuted = np.multiply(_mix(shingles)[:, None], self._multipliers)
+        permuted += self._offsets
+        # The top 32 bits of the least value are the least top 32 bits: one shift, not span.
+        lowest: npt.NDArray[np.uint64] = permuted.min(axis=0) >> np.uint64(32)
+        signature = lowest.astype(np.uint32)
         return Shingled(signature, len(set(shingles.tolist())), self.band_keys(signature))
 
     def restore(self, values: list[int], size: int) -> Shingled:

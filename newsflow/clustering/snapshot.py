@@ -23,7 +23,7 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as out:
                 out.write(json.dumps({"format": SNAPSHOT_FORMAT, **state}).encode("utf-8"))
             raw.flush()
             os.fsync(raw.fileno())

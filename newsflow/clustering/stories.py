@@ -111,9 +111,5 @@ class StoryIndex:
         if len(shared) > limit:
             cut = heapq.nlargest(limit, shared.values())[-1]
             shared = {number: weight for number, weight in shared.items() if weight >= cut}
-        best = sorted(shared.items(), key=_heaviest_then_oldest)[:limit]
-        return [number for number, _ in best]
-
-
-def _heaviest_then_oldest(item: tuple[int, float]) -> tuple[float, int]:
-    return -item[1], item[0]
+        best = sorted([(-weight, number) for number, weight in shared.items()])[:limit]
+        return [number for _, number in best]

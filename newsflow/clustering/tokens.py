@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from newsflow.clustering.stopwords import stopwords_for
 
@@ -11,10 +12,12 @@ from newsflow.clustering.stopwords import stopwords_for
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
 # gives "entreprise" once one-letter pieces are dropped. The optional first group is the end
 # of a sentence right before the word, whose capital then says nothing.
-_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
-_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*)")
+# (Possessive `*+`: nothing follows the group, so it never backtracks; it just skips the work.)
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*+")
+_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*+)")
 _JOINERS = re.compile(r"[-.]")
 _PLAIN, _CAPITALISED, _NAME_SHAPED = 0, 1, 2
+_FIRST_TRY_CHARS_PER_WORD = 8  # a word and its space take ~6.3 characters in English news
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,22 @@ def _expand(token: str) -> list[str]:
     return [token, *parts]
 
 
-def _keep(term: str, stop: frozenset[str]) -> bool:
-    return (len(term) > 1 or term.isdigit()) and term not in stop
+def _analyse(word: str) -> tuple[str, int, tuple[str, ...]]:
+    """A word's case-folded form, its shape and its terms before the stop list (pieces of one
+    letter dropped); memoised, as the same words come back article after article."""
+    analysed = _ANALYSED.get(word)
+    if analysed is None:
+        folded = word.casefold()
+        terms = tuple(term for term in _expand(folded) if len(term) > 1 or term.isdigit())
+        analysed = (folded, _shape(word), terms)
+        if len(_ANALYSED) >= _ANALYSED_LIMIT:
+            _ANALYSED.clear()
+        _ANALYSED[word] = analysed
+    return analysed
+
+
+_ANALYSED: dict[str, tuple[str, int, tuple[str, ...]]] = {}
+_ANALYSED_LIMIT = 1 << 16  # words remembered; the memo starts over when it is full
 
 
 def extract_terms(
@@ -64,30 +81,35 @@ def extract_terms(
     or when it is capitalised in the middle of a sentence of the lead; titles are often in
     title case, so a capital there alone does not count.
     """
-    lead = _WORD_AFTER.findall(text[: lead_tokens * 16])[:lead_tokens]
+    lead = _first_matches(_WORD_AFTER, text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
-    folded_lead = [word.casefold() for _, word in lead]
+    known = _ANALYSED.get
+    lead_words = [known(word) or _analyse(word) for _, word in lead]
+    folded_lead = [folded for folded, _, _ in lead_words]
     stop = stopwords_for(folded_lead[:60] or [w.casefold() for w in title_words], language)
 
     counts: dict[str, float] = {}
     names: set[str] = set()
-    for position, ((after_end, word), folded) in enumerate(zip(lead, folded_lead, strict=True)):
+    get = counts.get
+    for position, ((after_end, _), (folded, shape, terms)) in enumerate(
+        zip(lead, lead_words, strict=True)
+    ):
         if folded in stop:
             continue
-        shape = _shape(word)
         name_like = shape == _NAME_SHAPED or (
             shape == _CAPITALISED and not (after_end or position == 0)
         )
-        for term in _expand(folded):
-            if _keep(term, stop):
-                counts[term] = counts.get(term, 0.0) + 1.0
+        for term in terms:
+            if term not in stop:
+                counts[term] = get(term, 0.0) + 1.0
                 if name_like:
                     names.add(term)
     for word in title_words:
-        name_like = _shape(word) == _NAME_SHAPED
-        for term in _expand(word.casefold()):
-            if _keep(term, stop):
-                counts[term] = counts.get(term, 0.0) + title_weight
+        _, shape, terms = known(word) or _analyse(word)
+        name_like = shape == _NAME_SHAPED
+        for term in terms:
+            if term not in stop:
+                counts[term] = get(term, 0.0) + title_weight
                 if name_like:
                     names.add(term)
     return Terms(counts=counts, names=frozenset(names))
@@ -95,5 +117,14 @@ def extract_terms(
 
 def word_tokens(text: str, limit: int) -> list[str]:
     """The first `limit` case-folded words of `text`, for shingling."""
-    words: list[str] = _WORD.findall(text[: limit * 10].casefold())
-    return words[:limit]
+    return _first_matches(_WORD, text[: limit * 10].casefold(), limit)
+
+
+def _first_matches(pattern: re.Pattern[str], text: str, limit: int) -> list[Any]:
+    """`pattern.findall(text)[:limit]`, scanning only a first part of `text` when it holds
+    more than `limit` matches: a match followed by another one ends before the cut, so it is
+    the same as in the whole text (neither pattern looks behind or ahead of its words)."""
+    found: list[Any] = pattern.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
+    if len(found) <= limit:
+        found = pattern.findall(text)
+    return found[:limit]

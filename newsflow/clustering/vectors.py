@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from itertools import islice, repeat
+from itertools import islice
 from operator import mul
 
 from newsflow.clustering.tokens import Terms
@@ -50,12 +50,17 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     weigh less than the newcomer's own)."""
     counts = frequencies.counts
     log_documents = math.log(frequencies.documents + frequencies.prior_documents + 1)
-    log, names = math.log, terms.names
+    names, log_of_count, sublinear = (
+        terms.names,
+        _log_of_count(frequencies.documents + 2),
+        _SUBLINEAR,
+    )
     ranked: list[tuple[float, str]] = []  # (-weight, term): heaviest first, ties by term
     for term, count in terms.counts.items():
-        weight = (1.0 + log(count) if count >= 1.0 else count) * (
-            log_documents - log(counts.get(term, 0) + 1)
-        )
+        tf = sublinear.get(count)
+        if tf is None:
+            tf = sublinear[count] = (1.0 + math.log(count)) if count >= 1.0 else count
+        weight = tf * (log_documents - log_of_count[counts.get(term, 0) + 1])
         ranked.append((-weight * name_boost if term in names else -weight, term))
     ranked.sort()
     kept = ranked[:size]
@@ -63,13 +68,34 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     return {term: -weight / norm for weight, term in kept}
 
 
+_SUBLINEAR: dict[float, float] = {}  # term count -> sublinear tf; counts take few values
+_LOGS: list[float] = [-math.inf]  # _LOGS[n] = ln(n)
+
+
+def _log_of_count(size: int) -> list[float]:
+    """ln(0) .. ln(size - 1) at least (memoised: document frequencies are small integers)."""
+    if len(_LOGS) < size:
+        _LOGS.extend(math.log(n) for n in range(len(_LOGS), 2 * size))
+    return _LOGS
+
+
 def key_names(vector: Vector, names: frozenset[str], count: int) -> frozenset[str]:
     """The `count` heaviest name-like terms of `vector`: who and where the article is about."""
     return frozenset(islice((term for term in vector if term in names), count))
 
 
-def dot(vector: Vector, other: Vector) -> float:
-    """Dot product of two sparse vectors, iterating over the first (give the shorter first)."""
-    found = map(other.get, vector.keys(), repeat(0.0, len(vector)))
-    total: float = sum(map(mul, vector.values(), found))
-    return total
+class Query:
+    """One vector dotted with many others: its terms and weights listed once."""
+
+    __slots__ = ("_terms", "_weights", "_zeros")
+
+    def __init__(self, vector: Vector) -> None:
+        self._terms = list(vector)
+        self._weights = list(vector.values())
+        self._zeros = [0.0] * len(vector)
+
+    def dot(self, other: Vector) -> float:
+        """Dot product with a sparse vector, summed in the order of the query's terms."""
+        found = map(other.get, self._terms, self._zeros)
+        total: float = sum(map(mul, self._weights, found))
+        return total

@@ -1,0 +1,46 @@
+"""The tokeniser's shortcuts give the same words as a plain scan of the whole slice."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsflow.clustering import tokens
+from newsflow.clustering.tokens import extract_terms, word_tokens
+
+# The patterns as they read before the shortcuts: greedy groups, whole-slice findall.
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+
+_SAMPLES = [
+    "QwQ-32B beat GPT-4.5 at the U.S. test. " * 40,
+    # Compounds whose joiner or second half falls on either side of any first-scan cut.
+    " ".join(f"w{n}-x{n}.y{n}" for n in range(400)),
+    "a.b. " * 500,
+    "Straße İstanbul ÉCOLE «Zitat» — l'entreprise d'Alibaba's " * 30,
+    "short text",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", _SAMPLES)
+@pytest.mark.parametrize("limit", [1, 3, 80, 200])
+def test_word_tokens_match_a_scan_of_the_whole_slice(text: str, limit: int) -> None:
+    expected = _PLAIN_WORD.findall(text[: limit * 10].casefold())[:limit]
+    assert word_tokens(text, limit) == expected
+
+
+@pytest.mark.parametrize("text", _SAMPLES)
+def test_words_cut_at_every_offset_are_whole(text: str) -> None:
+    for shift in range(12):
+        shifted = "x" * shift + " " + text
+        assert word_tokens(shifted, 50) == _PLAIN_WORD.findall(shifted[:500].casefold())[:50]
+
+
+def test_terms_do_not_depend_on_the_word_memo() -> None:
+    title, text = "Alibaba's QwQ-32B", "The U.S. firm said QwQ-32B beats o1. Alibaba's shares rose."
+    fresh = extract_terms(title, text, None, 80, 2.0)
+    tokens._ANALYSED.clear()
+    assert extract_terms(title, text, None, 80, 2.0) == fresh
+    assert extract_terms(title, text, None, 80, 2.0) == fresh  # now read from the memo
+    assert fresh.counts["qwq-32b"] == 3.0 and "qwq-32b" in fresh.names

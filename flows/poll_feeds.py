@@ -14,10 +14,8 @@ polled and a markdown summary of new and growing stories.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -27,7 +25,7 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from connectors.feedlist import FeedSpec, load_feed_list
 from connectors.http import Fetcher
 from connectors.http.feedpoll import FeedEntries, FeedPoller, poll_policy
-from connectors.http.feedstate import FeedState
+from connectors.http.feedstate import FeedState, feed_state_turn
 from flows.fetch_tasks import (
     PollFeed,
     ReadFeed,
@@ -46,8 +44,6 @@ from newsflow.urls import article_id, canonicalize
 from schemas import Article
 
 DEFAULT_RETRY_DELAY_S = 10.0
-FEED_STATE_LOCK = "feedstate.lock"
-LOCK_POLL_S = 0.2
 STORY_LOOKUP_LIMIT = 1000
 
 T = TypeVar("T")
@@ -247,26 +243,6 @@ async def publish_artifacts(name: str, title: str, result: PollResult) -> None:
         key=artifact_key(name, "stories"),
         description=f"{title}: new and growing stories",
     )
-
-
-@asynccontextmanager
-async def feed_state_turn(data_dir: Path) -> AsyncIterator[FeedState]:
-    """The data dir's feed state without autocommit, held by this run alone.
-
-    Its write transaction lasts the whole run (committed after the pipeline processed it), so
-    runs of other groups on the same data dir wait here for their turn (a file lock) instead
-    of failing on a locked database.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / FEED_STATE_LOCK).open("a") as lock:  # closing it releases the lock
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                await asyncio.sleep(LOCK_POLL_S)
-        with FeedState.in_data_dir(data_dir, autocommit=False) as state:
-            yield state
 
 
 @flow(name="poll-feeds")

@@ -8,9 +8,11 @@ Times are Unix seconds (UTC).
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
@@ -223,3 +225,27 @@ class FeedState:
             db.execute("DELETE FROM seen_items WHERE seen_at < ?", (cutoff,))
             db.execute("DELETE FROM seen_articles WHERE seen_at < ?", (cutoff,))
             return db.total_changes - before
+
+
+FEED_STATE_LOCK = "feedstate.lock"
+LOCK_POLL_S = 0.2
+
+
+@asynccontextmanager
+async def feed_state_turn(data_dir: Path) -> AsyncIterator[FeedState]:
+    """The data dir's feed state without autocommit, held by this run alone.
+
+    Its write transaction lasts the whole run (committed after the pipeline processed it), so
+    runs of other groups on the same data dir wait here for their turn (a file lock) instead
+    of failing on a locked database.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / FEED_STATE_LOCK).open("a") as lock:  # closing it releases the lock
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(LOCK_POLL_S)
+        with FeedState.in_data_dir(data_dir, autocommit=False) as state:
+            yield state

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from connectors.feedlist import FeedList
 from connectors.http import Fetcher
 from connectors.http.feedpoll import FeedPoller, poll_policy
-from connectors.http.feedstate import FeedState
+from connectors.http.feedstate import feed_state_turn
 from connectors.seeds import SeedError, load_seeds
 from newsflow.cli.app import (
     DataDirOption,
@@ -134,8 +134,11 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
     specs = [spec for group in groups for spec in feed_list.groups()[group]]
 
     async def work(total: Callback, done: Callback) -> RunReport:
-        async with Fetcher(settings.fetch) as fetcher:
-            return await ingest(
+        # The feed state (seen entries, validators) is this run's alone, and committed only
+        # once its articles went through the pipeline: a run that dies before re-reads the
+        # same entries next time.
+        async with feed_state_turn(settings.data_dir) as state, Fetcher(settings.fetch) as fetcher:
+            report = await ingest(
                 fetcher,
                 feeds=specs,
                 sink=pipeline.publish,
@@ -144,16 +147,12 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
                 on_done=done,
                 poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
             )
+            pipeline.process()
+            state.commit()
+            return report
 
-    # Feed state (seen entries, validators) is committed only once the articles went through
-    # the pipeline: a run that dies before re-reads the same entries next time.
-    with (
-        Pipeline(settings) as pipeline,
-        FeedState.in_data_dir(settings.data_dir, autocommit=False) as state,
-    ):
+    with Pipeline(settings) as pipeline:
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
-        pipeline.process()
-        state.commit()
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     console.print(

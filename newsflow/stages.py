@@ -113,11 +113,10 @@ class ClusterStage:
         )
         publish_article(self.bus, self.topics.clustered, clustered, self.name)
         for absorbed in assignment.merged:
-            merged = story_record(absorbed, merged_into=assignment.story_id)
-            self.bus.publish(
-                self.topics.stories, merged.id, encode(merged), {"newsflow.stage": self.name}
-            )
-        story = story_record(assignment.story)
+            self._publish_story(story_record(absorbed, merged_into=assignment.story_id))
+        self._publish_story(story_record(assignment.story))
+
+    def _publish_story(self, story: Story) -> None:
         self.bus.publish(
             self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
         )

@@ -10,13 +10,11 @@ from connectors.feeds import parse_feed
 from connectors.seeds import FEED_PATH, SeedError, load_seeds, seed_site
 from connectors.static_site import serve
 
-SHARED_SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
-
-def test_seed_texts_are_the_shared_fixture_unchanged(seeds_dir: Path) -> None:
-    if not SHARED_SEEDS.is_dir():
-        pytest.skip("shared seeds not present beside the repo")
-    for shared in SHARED_SEEDS.glob("*.txt"):
+def test_seed_texts_are_the_shared_fixture_unchanged(seeds_dir: Path, shared_dir: Path) -> None:
+    shared_seeds = sorted((shared_dir / "seeds").glob("*.txt"))
+    assert shared_seeds, "the shared fixture has seed texts"
+    for shared in shared_seeds:
         assert (seeds_dir / shared.name).read_bytes() == shared.read_bytes()
 
 

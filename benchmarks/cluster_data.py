@@ -110,3 +110,37 @@ def syndicated_copy(original: Document, seed: int = 0) -> Document:
         url=None,
         source="Example Syndicate",
     )
+
+
+def without_sources(rows: list[Labelled]) -> list[Labelled]:
+    """The rows with their outlet names removed."""
+    return [replace(row, doc=replace(row.doc, source=None)) for row in rows]
+
+
+def scrambled_sources(rows: list[Labelled], outlets: int = 15, seed: int = 0) -> list[Labelled]:
+    """The rows with each story's articles given distinct outlets drawn from a pool of `outlets`.
+
+    In the AllSides files the outlet names are positions ("outlet-0" opens every story), so in
+    file order a same-outlet rule alone would tell where stories start; here, as in real news,
+    every outlet writes up many stories and a story's first article can come from any of them."""
+    rng = random.Random(seed)
+    drawn: dict[str, list[int]] = {}
+    result = []
+    for row in rows:
+        pool = drawn.setdefault(row.label, rng.sample(range(outlets), outlets))
+        outlet = pool.pop() if pool else rng.randrange(outlets)
+        result.append(replace(row, doc=replace(row.doc, source=f"outlet-{outlet}")))
+    return result
+
+
+def shuffled(rows: list[Labelled], seed: int = 0, block: int = 0) -> list[Labelled]:
+    """The rows in a seeded random order within each run of `block` rows (0: all of them):
+    stories interleaved instead of one after another."""
+    size = block if block > 0 else max(len(rows), 1)
+    rng = random.Random(seed)
+    order: list[Labelled] = []
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        rng.shuffle(part)
+        order += part
+    return order

@@ -2,8 +2,11 @@
 
 Runs `StoryClusterer` over a labelled JSONL file in file order and reports B-cubed and pairwise
 precision/recall/F1 and the number of clusters against the number of labels, for the clusterer
-and for a naive online TF-IDF centroid clusterer with one cosine threshold. With `--copies N`
-it also makes syndicated copies of N corpus pages and reports how many are found as copies.
+and for a naive online TF-IDF centroid clusterer with one cosine threshold. Then the same on
+three harder views of the data: outlet names removed, outlets scrambled (each story's articles
+from random distinct outlets, as in real news) and, with outlets scrambled, the articles in a
+shuffled order. With `--copies N` it also makes syndicated copies of N corpus pages and reports
+how many are found as copies.
 
     python benchmarks/cluster_eval.py [PATH] [--set join_threshold=0.3 ...] [--copies 100]
 """
@@ -27,7 +30,10 @@ from benchmarks.cluster_data import (
     Labelled,
     corpus_articles,
     read_labelled,
+    scrambled_sources,
+    shuffled,
     syndicated_copy,
+    without_sources,
 )
 from newsflow.clustering import StoryClusterer
 from newsflow.clustering.metrics import bcubed, pairwise
@@ -172,16 +178,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = ClusterSettings(**parse_overrides(args.overrides))  # type: ignore[arg-type]
     rows = read_labelled(args.path)
-    gold = [row.label for row in rows]
     chunking = f", in streams of {args.chunk}" if args.chunk > 0 else ""
-    print(f"{args.path.name}: {len(rows)} articles, {len(set(gold))} labels{chunking}")
-    started = time.perf_counter()
-    predicted = in_chunks(lambda part: run_clusterer(part, settings), rows, args.chunk)
-    print(report_line("clusterer", predicted, gold, time.perf_counter() - started))
-    if not args.no_naive:
+    labels = len({row.label for row in rows})
+    print(f"{args.path.name}: {len(rows)} articles, {labels} labels{chunking}")
+    views = {
+        "as given": rows,
+        "no outlets": without_sources(rows),
+        "scrambled": scrambled_sources(rows),
+        "shuffled": shuffled(scrambled_sources(rows), block=args.chunk),
+    }
+    for view, view_rows in views.items():
+        print(f"-- {view}")
+        gold = [row.label for row in view_rows]
         started = time.perf_counter()
-        baseline = in_chunks(lambda part: run_naive(part, args.naive_threshold), rows, args.chunk)
-        print(report_line("naive", baseline, gold, time.perf_counter() - started))
+        predicted = in_chunks(lambda part: run_clusterer(part, settings), view_rows, args.chunk)
+        print(report_line("clusterer", predicted, gold, time.perf_counter() - started))
+        if not args.no_naive and view in ("as given", "shuffled"):  # it ignores outlets
+            started = time.perf_counter()
+            baseline = in_chunks(
+                lambda part: run_naive(part, args.naive_threshold), view_rows, args.chunk
+            )
+            print(report_line("naive", baseline, gold, time.perf_counter() - started))
     if args.copies:
         print(copy_detection(settings, args.copies))
     return 0

@@ -187,11 +187,14 @@ class StoryClusterer:
     def _similarity(
         self, query: Query, names: frozenset[str], when: float, source: str | None, story: Story
     ) -> float:
-        """Cosine to the story's centroid, lowered when the story has none of the article's
-        key names, for an outlet already in the story, and for a time gap beyond the grace
-        period."""
+        """Mean cosine to the story's articles (the centroid is the sum of their unit vectors),
+        lowered when the story has none of the article's key names, for an outlet already in
+        the story, and for a time gap beyond the grace period.
+
+        The mean, not the cosine to the centroid: a centroid of dissimilar articles is short,
+        so dividing by its length would make a loose story look close to everything."""
         settings = self.settings
-        score = query.dot(story.centroid) / story.norm if story.norm else 0.0
+        score = query.dot(story.centroid) / story.vectors if story.vectors else 0.0
         if names and names.isdisjoint(story.names):
             score *= settings.name_miss_factor
         if source is not None and source in story.sources:
@@ -215,7 +218,7 @@ class StoryClusterer:
     def _merge(self, survivor: Story, absorbed: Story) -> Story:
         """Move `absorbed` into `survivor`; returns `absorbed` as it was last."""
         self._index.drop(absorbed)
-        self._index.add_vector(survivor, absorbed.centroid)
+        self._index.add_vector(survivor, absorbed.centroid, absorbed.vectors)
         for member_number in absorbed.members:
             self._members[member_number].story = survivor.number
         survivor.members.extend(absorbed.members)

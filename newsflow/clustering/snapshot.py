@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: stories keep their vector count instead of the centroid's norm
 
 
 class SnapshotError(ValueError):

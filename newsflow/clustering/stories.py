@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -27,7 +26,7 @@ class Story:
     merged_from: list[str] = field(default_factory=list)
     centroid: Vector = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
-    norm: float = 0.0
+    vectors: int = 0
     members: list[int] = field(default_factory=list)
 
     def state(self) -> StoryState:
@@ -61,25 +60,24 @@ class Story:
 
 
 class StoryIndex:
-    """Inverted index from centroid terms to open stories, with summed (unnormalised) centroids."""
+    """Inverted index from centroid terms to open stories, whose centroids are the sums of their
+    articles' unit vectors."""
 
     def __init__(self) -> None:
         self.postings: dict[str, dict[int, None]] = {}
 
-    def add_vector(self, story: Story, vector: Vector) -> None:
-        """Add a member's vector to the story's centroid and index its new terms."""
+    def add_vector(self, story: Story, vector: Vector, count: int = 1) -> None:
+        """Add the sum of `count` member vectors to the story's centroid; index its new terms."""
         centroid = story.centroid
-        square = story.norm * story.norm
+        postings = self.postings
         for term, weight in vector.items():
             old = centroid.get(term)
             if old is None:
                 centroid[term] = weight
-                self.postings.setdefault(term, {})[story.number] = None
-                square += weight * weight
+                postings.setdefault(term, {})[story.number] = None
             else:
                 centroid[term] = old + weight
-                square += 2.0 * old * weight + weight * weight
-        story.norm = math.sqrt(square)
+        story.vectors += count
 
     def index_terms(self, story: Story) -> None:
         """Index every centroid term of a story restored with its centroid."""

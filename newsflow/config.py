@@ -160,7 +160,7 @@ class ClusterSettings(_Section):
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
     # Same event, different wording: TF-IDF over title and lead.
     join_threshold: float = Field(
-        default=0.2, ge=0, le=1, description="least similarity for an article to join a story"
+        default=0.24, ge=0, le=1, description="least similarity for an article to join a story"
     )
     merge_threshold: float = Field(
         default=0.6,

@@ -37,18 +37,19 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
-def stopwords_for(tokens: list[str], language: str | None) -> frozenset[str]:
-    """The stop list of `language` when listed, else of the listed language whose words are
-    most often among the distinct `tokens` (one list per text: "war" is a stopword only in German)."""
+def language_of(tokens: list[str], language: str | None) -> str | None:
+    """`language` when listed, else the listed language whose stop words are most often among
+    the distinct `tokens` (one language per text: "war" is a stopword only in German); None
+    when no list matches."""
     if language:
-        listed = STOPWORDS.get(language.split("-")[0].lower())
-        if listed is not None:
-            return listed
-    best: frozenset[str] = frozenset()
+        code = language.split("-")[0].lower()
+        if code in STOPWORDS:
+            return code
+    best: str | None = None
     best_hits = 0
     distinct = set(tokens)
-    for words in STOPWORDS.values():
+    for code, words in STOPWORDS.items():
         hits = len(words & distinct)
         if hits > best_hits:
-            best, best_hits = words, hits
+            best, best_hits = code, hits
     return best

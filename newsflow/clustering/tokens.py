@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from newsflow.clustering.stopwords import stopwords_for
+from newsflow.clustering.stems import stemmer_for
+from newsflow.clustering.stopwords import STOPWORDS, language_of
 
 # A word: letters or digits of any script, joined by inner hyphens or dots ("QwQ-32B",
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
@@ -86,7 +87,9 @@ def extract_terms(
     known = _ANALYSED.get
     lead_words = [known(word) or _analyse(word) for _, word in lead]
     folded_lead = [folded for folded, _, _ in lead_words]
-    stop = stopwords_for(folded_lead[:60] or [w.casefold() for w in title_words], language)
+    code = language_of(folded_lead[:60] or [w.casefold() for w in title_words], language)
+    stop = STOPWORDS.get(code or "", frozenset())
+    stem = stemmer_for(code)
 
     counts: dict[str, float] = {}
     names: set[str] = set()
@@ -101,6 +104,7 @@ def extract_terms(
         )
         for term in terms:
             if term not in stop:
+                term = stem(term)
                 counts[term] = get(term, 0.0) + 1.0
                 if name_like:
                     names.add(term)
@@ -109,6 +113,7 @@ def extract_terms(
         name_like = shape == _NAME_SHAPED
         for term in terms:
             if term not in stop:
+                term = stem(term)
                 counts[term] = get(term, 0.0) + title_weight
                 if name_like:
                     names.add(term)

@@ -44,3 +44,27 @@ def test_terms_do_not_depend_on_the_word_memo() -> None:
     assert extract_terms(title, text, None, 80, 2.0) == fresh
     assert extract_terms(title, text, None, 80, 2.0) == fresh  # now read from the memo
     assert fresh.counts["qwq-32b"] == 3.0 and "qwq-32b" in fresh.names
+
+
+@pytest.mark.parametrize(
+    ("language", "first", "second", "shared"),
+    [
+        ("en", "Police arrested the strikers.", "The arrest of a striker.", {"arrest", "striker"}),
+        ("de", "Die Wahlen in Sachsen.", "In Sachsen die Wahl.", {"wahl", "sachs"}),
+        ("fr", "Les élections présidentielles.", "Une élection présidentielle.", {"élect"}),
+    ],
+)
+def test_inflected_forms_of_a_word_give_one_term(
+    language: str, first: str, second: str, shared: set[str]
+) -> None:
+    one = extract_terms("", first, language, 80, 2.0).counts
+    other = extract_terms("", second, language, 80, 2.0).counts
+
+    assert shared <= set(one) & set(other)
+
+
+def test_numbers_and_compounds_are_not_stemmed() -> None:
+    terms = extract_terms("QwQ-32B launches", "Alibaba launched QwQ-32B.", "en", 80, 2.0)
+
+    assert {"qwq-32b", "qwq", "32b"} <= set(terms.counts)
+    assert terms.counts["launch"] == 3.0  # "launches" in the title (x2) and "launched"

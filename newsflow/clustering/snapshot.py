@@ -40,6 +40,12 @@ def read_state(path: Path) -> dict[str, Any]:
             state = json.loads(handle.read().decode("utf-8"))
     except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SnapshotError(f"cannot read clusterer state {path}: {exc}") from exc
-    if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
-        raise SnapshotError(f"{path} is not a clusterer state file of format {SNAPSHOT_FORMAT}")
+    if not isinstance(state, dict) or "format" not in state:
+        raise SnapshotError(f"{path} is not a clusterer state file")
+    if state["format"] != SNAPSHOT_FORMAT:
+        raise SnapshotError(
+            f"{path} holds clusterer state of format {state['format']}, this version reads "
+            f"format {SNAPSHOT_FORMAT}: delete the file to start with an empty window (the "
+            "stories in it stay in the store; new articles open new stories)"
+        )
     return state

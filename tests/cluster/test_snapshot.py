@@ -54,9 +54,13 @@ def test_a_damaged_state_file_is_refused_clearly(settings: ClusterSettings, tmp_
     with pytest.raises(SnapshotError, match="cannot read"):
         StoryClusterer.load(broken, settings)
     foreign = tmp_path / "foreign"
-    foreign.write_bytes(gzip.compress(b'{"format": 99}'))
-    with pytest.raises(SnapshotError, match="format"):
+    foreign.write_bytes(gzip.compress(b'{"stories": []}'))
+    with pytest.raises(SnapshotError, match="not a clusterer state file"):
         StoryClusterer.load(foreign, settings)
+    older = tmp_path / "older"
+    older.write_bytes(gzip.compress(b'{"format": 1}'))
+    with pytest.raises(SnapshotError, match="format 1, this version reads format 2: delete"):
+        StoryClusterer.load(older, settings)
 
 
 def test_a_state_with_other_shingling_settings_is_refused(

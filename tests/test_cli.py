@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 from collections.abc import Iterator
@@ -149,3 +150,15 @@ def test_config_masks_secrets(runner: CliRunner) -> None:
     assert result.exit_code == 0
     assert "hunter2-secret" not in result.stdout
     assert json.loads(result.stdout)["settings"]["search"]["es_password"] == "**********"
+
+
+def test_replay_refuses_a_clusterer_state_it_cannot_restore(
+    runner: CliRunner, seeds_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "cluster-state").write_bytes(gzip.compress(b'{"format": 1, "stories": []}'))
+
+    result = invoke(runner, "replay", str(seeds_dir), "--data-dir", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert "format 1" in result.stderr and "delete the file" in result.stderr
+    assert not (tmp_path / "newsflow.db").exists()  # refused before any work started

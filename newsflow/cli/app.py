@@ -52,6 +52,18 @@ def settings_for(data_dir: Path | None = None) -> Settings:
         fail(f"configuration error: {exc}")
 
 
+def check_clusterer_state(settings: Settings) -> None:
+    """Exit with a clear error, before any work starts, when the clusterer's saved state
+    cannot be restored with these settings (the cluster stage would otherwise fail mid-run)."""
+    from newsflow.clustering.snapshot import SnapshotError
+    from newsflow.pipeline import open_clusterer
+
+    try:
+        open_clusterer(settings)
+    except SnapshotError as exc:
+        fail(str(exc))
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for the user and exit non-zero."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)

@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from newsflow.cli.app import DataDirOption, JsonOption, app, console, fail, out, settings_for
+from newsflow.cli.app import (
+    DataDirOption,
+    JsonOption,
+    app,
+    check_clusterer_state,
+    console,
+    fail,
+    out,
+    settings_for,
+)
 from newsflow.config import Settings
 from newsflow.consumer_loop import BatchLimits, StopFlag, drained, run_stages
 from newsflow.pipeline import Pipeline, subscriptions
@@ -104,6 +113,8 @@ def reprocess(
     console.print(f"rewound {rewound.group} on {len(offsets)} partition(s)")
     if services_running:
         return
+    if not only_index:
+        check_clusterer_state(settings)
     with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
         stages = pipeline.stages(["index"] if only_index else ["cluster", "index"])
         run_stages(stages, stop, batch_limits(settings), until=lambda: drained(stages))

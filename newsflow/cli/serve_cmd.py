@@ -17,7 +17,15 @@ from typing import Annotated
 import typer
 
 from connectors.seeds import MANIFEST
-from newsflow.cli.app import DataDirOption, app, console, fail, feed_list_from
+from newsflow.cli.app import (
+    DataDirOption,
+    app,
+    check_clusterer_state,
+    console,
+    fail,
+    feed_list_from,
+    settings_for,
+)
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
 from newsflow.pipeline import STAGES
 
@@ -72,6 +80,7 @@ def serve_command(
             "(docker compose does); without a server use `newsflow run --feeds`"
         )
     feed_list = feed_list_from(feeds)
+    check_clusterer_state(settings_for(data_dir))
 
     from prefect import serve
 
@@ -89,6 +98,8 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     if stage not in STAGES:
         fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     settings = kafka_settings_or_fail(data_dir)
+    if stage == "cluster":
+        check_clusterer_state(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
     from newsflow.consumer_loop import StopFlag

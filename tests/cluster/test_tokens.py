@@ -44,3 +44,24 @@ def test_terms_do_not_depend_on_the_word_memo() -> None:
     assert extract_terms(title, text, None, 80, 2.0) == fresh
     assert extract_terms(title, text, None, 80, 2.0) == fresh  # now read from the memo
     assert fresh.counts["qwq-32b"] == 3.0 and "qwq-32b" in fresh.names
+
+
+# The lead pattern as it read before: the sentence end an optional group in front of the word.
+_PLAIN_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*)")
+_PUNCTUATED = [
+    *_SAMPLES,
+    'He said: "Yes." Then, «Non!» „Ja“ — it’s U.S. policy.\n\n‘Quoted’ Start? ok; Next ' * 20,
+    "end.\n \"'Word . , Word!? ?Word ;' ’ Word " * 40,
+]
+
+
+@pytest.mark.parametrize("text", _PUNCTUATED)
+@pytest.mark.parametrize("limit", [1, 3, 80])
+def test_lead_words_and_sentence_ends_match_the_optional_group_scan(text: str, limit: int) -> None:
+    for shift in range(12):
+        shifted = "x" * shift + " " + text
+        expected = _PLAIN_WORD_AFTER.findall(shifted)[:limit]
+        assert tokens._lead(shifted, limit) == (
+            [word for _, word in expected],
+            [bool(end) for end, _ in expected],
+        )

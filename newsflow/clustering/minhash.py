@@ -133,10 +133,18 @@ def _distinct(values: npt.NDArray[np.uint64]) -> int:
 
 def exact_key(text: str) -> str | None:
     """A key equal for texts that differ only in case and spacing; None for a blank text."""
-    folded = " ".join(text.casefold().split())
+    folded = text.casefold()
+    if not _spaced_once(folded):
+        folded = " ".join(folded.split())
     if not folded:
         return None
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _spaced_once(text: str) -> bool:
+    """Whether `" ".join(text.split()) == text`, told without splitting (most texts are):
+    every whitespace character but the space is unprintable."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def containment(first: Shingled, second: Shingled) -> float:

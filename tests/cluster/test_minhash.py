@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import sys
+
 import numpy as np
 import pytest
 
-from newsflow.clustering.minhash import MinHasher, _mix
+from newsflow.clustering.minhash import MinHasher, _mix, exact_key
 
 _WORDS = [
     "the",
@@ -56,3 +59,19 @@ def test_size_counts_distinct_shingles() -> None:
     assert repeated is not None and repeated.size == 4
     assert short is not None and short.size == 1
     assert hasher.shingle([]) is None
+
+
+def test_the_space_is_the_only_printable_whitespace() -> None:
+    # exact_key skips re-spacing printable texts on the strength of this.
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A b", " A b", "A b ", "A  b", "A\nb", "A\u00a0b", "A\u2028B", "Straße İ", "", " ", "\t"],
+)
+def test_exact_key_hashes_the_folded_text_spaced_once(text: str) -> None:
+    spaced = " ".join(text.casefold().split())
+    expected = hashlib.blake2b(spaced.encode("utf-8"), digest_size=16).hexdigest()
+    assert exact_key(text) == (expected if spaced else None)

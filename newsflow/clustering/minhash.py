@@ -87,7 +87,7 @@ class MinHasher:
         rng = np.random.default_rng(_SEED)
         size = permutations
         self._multipliers = rng.integers(1, 2**63, size=size, dtype=np.uint64) | np.uint64(1)
-        self._offsets = rng.integers(0, 2**63, size=size, dtype=np.uint64)
+        self._offsets = rng.integers(0, 2**63, size=size, dtype=np.uint64)[:, None]
         self._band_coefficients = rng.integers(1, 2**63, size=rows, dtype=np.uint64)
         self._band_salts = rng.integers(0, 2**63, size=bands, dtype=np.uint64)
 
@@ -95,17 +95,23 @@ class MinHasher:
         """The signature of the word shingles of `words`; None when there are no words."""
         if not words:
             return None
-        hashes = self._words.hashes(words)
-        span = max(1, len(words) - self.shingle_size + 1)
-        shingles = np.zeros(span, dtype=np.uint64)
-        for offset in range(min(self.shingle_size, len(words))):
-            shingles = shingles * _SHINGLE_BASE + hashes[offset : offset + span]
-        permuted = np.multiply(_mix(shingles)[:, None], self._multipliers)
+        shingles = self._shingle_hashes(self._words.hashes(words))
+        # One row per permutation, so that each minimum reads contiguous memory.
+        permuted = np.multiply.outer(self._multipliers, _mix(shingles))
         permuted += self._offsets
         # The top 32 bits of the least value are the least top 32 bits: one shift, not span.
-        lowest: npt.NDArray[np.uint64] = permuted.min(axis=0) >> np.uint64(32)
+        lowest: npt.NDArray[np.uint64] = permuted.min(axis=1) >> np.uint64(32)
         signature = lowest.astype(np.uint32)
-        return Shingled(signature, len(set(shingles.tolist())), self.band_keys(signature))
+        return Shingled(signature, _distinct(shingles), self.band_keys(signature))
+
+    def _shingle_hashes(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        """One hash per run of `shingle_size` words (one for all words when fewer)."""
+        span = max(1, len(hashes) - self.shingle_size + 1)
+        shingles = hashes[:span].copy()
+        for offset in range(1, min(self.shingle_size, len(hashes))):
+            shingles *= _SHINGLE_BASE
+            shingles += hashes[offset : offset + span]
+        return shingles
 
     def restore(self, values: list[int], size: int) -> Shingled:
         """The `Shingled` of a saved signature and shingle count."""
@@ -115,16 +121,30 @@ class MinHasher:
     def band_keys(self, signature: Signature) -> tuple[int, ...]:
         """One bucket key per band; two signatures share a key when a whole band is equal."""
         bands = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
-        keys = _mix((bands * self._band_coefficients).sum(axis=1) + self._band_salts)
+        keys = _mix(bands @ self._band_coefficients + self._band_salts)
         return tuple(keys.tolist())
+
+
+def _distinct(values: npt.NDArray[np.uint64]) -> int:
+    """How many different values a non-empty array holds."""
+    ordered = np.sort(values)
+    return 1 + int(np.count_nonzero(ordered[1:] != ordered[:-1]))
 
 
 def exact_key(text: str) -> str | None:
     """A key equal for texts that differ only in case and spacing; None for a blank text."""
-    folded = " ".join(text.casefold().split())
+    folded = text.casefold()
+    if not _spaced_once(folded):
+        folded = " ".join(folded.split())
     if not folded:
         return None
     return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _spaced_once(text: str) -> bool:
+    """Whether `" ".join(text.split()) == text`, told without splitting (most texts are):
+    every whitespace character but the space is unprintable."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def containment(first: Shingled, second: Shingled) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -107,7 +106,7 @@ class StoryIndex:
             for number in posting:
                 shared[number] = get(number, 0.0) + weight
         if len(shared) > limit:
-            cut = heapq.nlargest(limit, shared.values())[-1]
+            cut = sorted(shared.values(), reverse=True)[limit - 1]  # faster than nlargest here
             shared = {number: weight for number, weight in shared.items() if weight >= cut}
         best = sorted([(-weight, number) for number, weight in shared.items()])[:limit]
         return [number for _, number in best]

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from newsflow.clustering.stems import stemmer_for
 from newsflow.clustering.stopwords import STOPWORDS, language_of
 
 # A word: letters or digits of any script, joined by inner hyphens or dots ("QwQ-32B",
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
-# gives "entreprise" once one-letter pieces are dropped. The optional first group is the end
-# of a sentence right before the word, whose capital then says nothing.
+# gives "entreprise" once one-letter pieces are dropped.
 # (Possessive `*+`: nothing follows the group, so it never backtracks; it just skips the work.)
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*+")
-_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*+)")
+# A word, or the end of a sentence right before a word, whose capital then says nothing. The
+# end is a match of its own: as an optional group in front of every word it would make the
+# scan try a whole match at every character, twice as slow.
+_SENTENCE_END = '.!?:;"“”«»„\n'
+_WORD_OR_END = re.compile(r"[.!?:;\"“”«»„\n][\s'‘’]*(?=[^\W_])|[^\W_]+(?:[-.][^\W_]+)*+")
 _JOINERS = re.compile(r"[-.]")
 _PLAIN, _CAPITALISED, _NAME_SHAPED = 0, 1, 2
 _FIRST_TRY_CHARS_PER_WORD = 8  # a word and its space take ~6.3 characters in English news
@@ -82,10 +84,10 @@ def extract_terms(
     or when it is capitalised in the middle of a sentence of the lead; titles are often in
     title case, so a capital there alone does not count.
     """
-    lead = _first_matches(_WORD_AFTER, text[: lead_tokens * 16], lead_tokens)
+    lead, after_end = _lead(text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
     known = _ANALYSED.get
-    lead_words = [known(word) or _analyse(word) for _, word in lead]
+    lead_words = [known(word) or _analyse(word) for word in lead]
     folded_lead = [folded for folded, _, _ in lead_words]
     code = language_of(folded_lead[:60] or [w.casefold() for w in title_words], language)
     stop = STOPWORDS.get(code or "", frozenset())
@@ -94,13 +96,13 @@ def extract_terms(
     counts: dict[str, float] = {}
     names: set[str] = set()
     get = counts.get
-    for position, ((after_end, _), (folded, shape, terms)) in enumerate(
-        zip(lead, lead_words, strict=True)
+    for position, (ended, (folded, shape, terms)) in enumerate(
+        zip(after_end, lead_words, strict=True)
     ):
         if folded in stop:
             continue
         name_like = shape == _NAME_SHAPED or (
-            shape == _CAPITALISED and not (after_end or position == 0)
+            shape == _CAPITALISED and not (ended or position == 0)
         )
         for term in terms:
             if term not in stop:
@@ -125,11 +127,38 @@ def word_tokens(text: str, limit: int) -> list[str]:
     return _first_matches(_WORD, text[: limit * 10].casefold(), limit)
 
 
-def _first_matches(pattern: re.Pattern[str], text: str, limit: int) -> list[Any]:
+def _lead(text: str, limit: int) -> tuple[list[str], list[bool]]:
+    """The first `limit` words of `text`, and for each whether a sentence ended right before
+    it; a first scan of part of the text is enough as in `_first_matches` (an end is matched
+    only with the first letter of its word in sight)."""
+    words, after_end = _words_after_ends(
+        _WORD_OR_END.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
+    )
+    if len(words) <= limit:
+        words, after_end = _words_after_ends(_WORD_OR_END.findall(text))
+    return words[:limit], after_end[:limit]
+
+
+def _words_after_ends(found: list[str]) -> tuple[list[str], list[bool]]:
+    """The words among `_WORD_OR_END` matches, and whether a sentence end preceded each."""
+    words: list[str] = []
+    after_end: list[bool] = []
+    ended = False
+    for match in found:
+        if match[0] in _SENTENCE_END:
+            ended = True
+        else:
+            words.append(match)
+            after_end.append(ended)
+            ended = False
+    return words, after_end
+
+
+def _first_matches(pattern: re.Pattern[str], text: str, limit: int) -> list[str]:
     """`pattern.findall(text)[:limit]`, scanning only a first part of `text` when it holds
     more than `limit` matches: a match followed by another one ends before the cut, so it is
-    the same as in the whole text (neither pattern looks behind or ahead of its words)."""
-    found: list[Any] = pattern.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
+    the same as in the whole text (the pattern does not look behind or ahead of its words)."""
+    found: list[str] = pattern.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
     if len(found) <= limit:
         found = pattern.findall(text)
     return found[:limit]

@@ -68,3 +68,24 @@ def test_numbers_and_compounds_are_not_stemmed() -> None:
 
     assert {"qwq-32b", "qwq", "32b"} <= set(terms.counts)
     assert terms.counts["launch"] == 3.0  # "launches" in the title (x2) and "launched"
+
+
+# The lead pattern as it read before: the sentence end an optional group in front of the word.
+_PLAIN_WORD_AFTER = re.compile(r"([.!?:;\"“”«»„\n][\s'‘’]*)?([^\W_]+(?:[-.][^\W_]+)*)")
+_PUNCTUATED = [
+    *_SAMPLES,
+    'He said: "Yes." Then, «Non!» „Ja“ — it’s U.S. policy.\n\n‘Quoted’ Start? ok; Next ' * 20,
+    "end.\n \"'Word . , Word!? ?Word ;' ’ Word " * 40,
+]
+
+
+@pytest.mark.parametrize("text", _PUNCTUATED)
+@pytest.mark.parametrize("limit", [1, 3, 80])
+def test_lead_words_and_sentence_ends_match_the_optional_group_scan(text: str, limit: int) -> None:
+    for shift in range(12):
+        shifted = "x" * shift + " " + text
+        expected = _PLAIN_WORD_AFTER.findall(shifted)[:limit]
+        assert tokens._lead(shifted, limit) == (
+            [word for _, word in expected],
+            [bool(end) for end, _ in expected],
+        )

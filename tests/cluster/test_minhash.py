@@ -1,0 +1,77 @@
+"""MinHash signatures: the array arithmetic gives the plain definition's values."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+
+import numpy as np
+import pytest
+
+from newsflow.clustering.minhash import MinHasher, _mix, exact_key
+
+_WORDS = [
+    "the",
+    "u.s",
+    "firm",
+    "said",
+    "qwq-32b",
+    "beats",
+    "o1",
+    "and",
+    "alibaba's",
+    "shares",
+    "rose",
+    "straße",
+]
+_MASK = 2**64 - 1
+
+
+def _reference_signature(hasher: MinHasher, words: list[str]) -> list[int]:
+    """Top 32 bits of the least (a * shingle + b) mod 2**64 per permutation, one by one."""
+    hashes = [int(value) for value in hasher._words.hashes(words)]
+    size = hasher.shingle_size
+    shingles = []
+    for start in range(max(1, len(words) - size + 1)):
+        value = 0
+        for word_hash in hashes[start : start + size]:
+            value = (value * 0x100000001B3 + word_hash) & _MASK
+        shingles.append(int(_mix(np.array([value], dtype=np.uint64))[0]))
+    return [
+        min((int(a) * shingle + int(b)) & _MASK for shingle in shingles) >> 32
+        for a, b in zip(hasher._multipliers, hasher._offsets.ravel(), strict=True)
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 3, 5, 6, len(_WORDS)])
+def test_signature_matches_the_definition(count: int) -> None:
+    hasher = MinHasher(16, 4, 2, 5)
+    words = _WORDS[:count]
+    shingled = hasher.shingle(words)
+    assert shingled is not None
+    assert shingled.signature.tolist() == _reference_signature(hasher, words)
+
+
+def test_size_counts_distinct_shingles() -> None:
+    hasher = MinHasher(16, 4, 2, 3)
+    repeated = hasher.shingle(["a", "b", "c", "d"] * 10)  # 38 shingles, 4 different ones
+    short = hasher.shingle(["a", "b"])
+    assert repeated is not None and repeated.size == 4
+    assert short is not None and short.size == 1
+    assert hasher.shingle([]) is None
+
+
+def test_the_space_is_the_only_printable_whitespace() -> None:
+    # exact_key skips re-spacing printable texts on the strength of this.
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A b", " A b", "A b ", "A  b", "A\nb", "A\u00a0b", "A\u2028B", "Straße İ", "", " ", "\t"],
+)
+def test_exact_key_hashes_the_folded_text_spaced_once(text: str) -> None:
+    spaced = " ".join(text.casefold().split())
+    expected = hashlib.blake2b(spaced.encode("utf-8"), digest_size=16).hexdigest()
+    assert exact_key(text) == (expected if spaced else None)

@@ -1,7 +1,7 @@
 """Snowball stemming of terms, so "arrested" and "arrest" or "Wahlen" and "Wahl" meet.
 
 `snowballstemmer` (pure Python, the stemmers Sphinx and NLTK ship) covers every language of
-the stop lists; a memo per language keeps each word stemmed once."""
+the stop lists. Callers memoise: `tokens` keeps each word's stemmed terms per language."""
 
 from __future__ import annotations
 
@@ -18,39 +18,21 @@ _ALGORITHMS = {
     "pt": "portuguese",
     "nl": "dutch",
 }
-_MEMO_LIMIT = 1 << 16  # words remembered per language; the memo starts over when full
 
 
 def _unchanged(term: str) -> str:
     return term
 
 
-class _Stemmer:
-    """A memoised stemmer of one language, for alphabetic terms only (numbers and compounds
-    such as "qwq-32b" are names: they stay as they are)."""
-
-    def __init__(self, algorithm: str) -> None:
-        self._stem_word = snowballstemmer.stemmer(algorithm).stemWord
-        self._memo: dict[str, str] = {}
-
-    def __call__(self, term: str) -> str:
-        stemmed = self._memo.get(term)
-        if stemmed is None:
-            stemmed = self._stem_word(term) if term.isalpha() else term
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[term] = stemmed
-        return stemmed
-
-
-_STEMMERS: dict[str, _Stemmer] = {}
-
-
 def stemmer_for(language: str | None) -> Callable[[str], str]:
-    """The stemmer of `language` (a code of the stop lists), or no change for other languages."""
+    """The stem of an alphabetic term in `language` (a code of the stop lists); numbers and
+    compounds such as "qwq-32b" are names and stay as they are, as does every term of a
+    language without a stemmer."""
     if language is None or language not in _ALGORITHMS:
         return _unchanged
-    stemmer = _STEMMERS.get(language)
-    if stemmer is None:
-        stemmer = _STEMMERS[language] = _Stemmer(_ALGORITHMS[language])
-    return stemmer
+    stem_word = snowballstemmer.stemmer(_ALGORITHMS[language]).stemWord
+
+    def stem(term: str) -> str:
+        return stem_word(term) if term.isalpha() else term
+
+    return stem

@@ -90,8 +90,8 @@ def extract_terms(
     lead_words = [known(word) or _analyse(word) for word in lead]
     folded_lead = [folded for folded, _, _ in lead_words]
     code = language_of(folded_lead[:60] or [w.casefold() for w in title_words], language)
-    stop = STOPWORDS.get(code or "", frozenset())
-    stem = stemmer_for(code)
+    vocabulary = _vocabulary(code)
+    kept_terms = vocabulary.memo.get
 
     counts: dict[str, float] = {}
     names: set[str] = set()
@@ -99,27 +99,58 @@ def extract_terms(
     for position, (ended, (folded, shape, terms)) in enumerate(
         zip(after_end, lead_words, strict=True)
     ):
-        if folded in stop:
+        kept = kept_terms(folded)
+        if kept is None:
+            kept = vocabulary.keep(folded, terms)
+        if not kept:
             continue
         name_like = shape == _NAME_SHAPED or (
             shape == _CAPITALISED and not (ended or position == 0)
         )
-        for term in terms:
-            if term not in stop:
-                term = stem(term)
-                counts[term] = get(term, 0.0) + 1.0
-                if name_like:
-                    names.add(term)
+        for term in kept:
+            counts[term] = get(term, 0.0) + 1.0
+            if name_like:
+                names.add(term)
     for word in title_words:
-        _, shape, terms = known(word) or _analyse(word)
+        folded, shape, terms = known(word) or _analyse(word)
+        kept = kept_terms(folded)
+        if kept is None:
+            kept = vocabulary.keep(folded, terms)
         name_like = shape == _NAME_SHAPED
-        for term in terms:
-            if term not in stop:
-                term = stem(term)
-                counts[term] = get(term, 0.0) + title_weight
-                if name_like:
-                    names.add(term)
+        for term in kept:
+            counts[term] = get(term, 0.0) + title_weight
+            if name_like:
+                names.add(term)
     return Terms(counts=counts, names=frozenset(names))
+
+
+class _Vocabulary:
+    """What one language makes of a word's terms: stop words dropped, the rest stemmed;
+    memoised by the case-folded word (a stop word holds no joiner, so it is its only term)."""
+
+    def __init__(self, language: str | None) -> None:
+        self.memo: dict[str, tuple[str, ...]] = {}
+        self._stop = STOPWORDS.get(language or "", frozenset())
+        self._stem = stemmer_for(language)
+
+    def keep(self, folded: str, terms: tuple[str, ...]) -> tuple[str, ...]:
+        """The stemmed terms of the word `folded` that are not stop words."""
+        stop, stem = self._stop, self._stem
+        kept = tuple(stem(term) for term in terms if term not in stop)
+        if len(self.memo) >= _ANALYSED_LIMIT:
+            self.memo.clear()
+        self.memo[folded] = kept
+        return kept
+
+
+def _vocabulary(language: str | None) -> _Vocabulary:
+    vocabulary = _VOCABULARIES.get(language)
+    if vocabulary is None:
+        vocabulary = _VOCABULARIES[language] = _Vocabulary(language)
+    return vocabulary
+
+
+_VOCABULARIES: dict[str | None, _Vocabulary] = {}
 
 
 def word_tokens(text: str, limit: int) -> list[str]:

@@ -207,7 +207,7 @@ class ClusterSettings(_Section):
     max_posting: int = Field(
         default=100, gt=0, description="terms indexed under more stories are not looked up"
     )
-    max_candidates: int = Field(default=10, gt=0, description="stories scored per article")
+    max_candidates: int = Field(default=6, gt=0, description="stories scored per article")
     decay_grace_hours: float = Field(
         default=24.0, ge=0, description="time gap to a story that costs no similarity"
     )

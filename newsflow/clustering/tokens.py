@@ -78,7 +78,8 @@ _ANALYSED_LIMIT = 1 << 16  # words remembered; the memo starts over when it is f
 def extract_terms(
     title: str, text: str, language: str | None, lead_tokens: int, title_weight: float
 ) -> Terms:
-    """Terms of the title and the first `lead_tokens` words of the text.
+    """Terms of the title and the first `lead_tokens` words of the text: stop words of the
+    text's language (`language`, else guessed from the stop lists) dropped, the rest stemmed.
 
     A term is name-like when it has digits, is an acronym or has inner capitals anywhere,
     or when it is capitalised in the middle of a sentence of the lead; titles are often in

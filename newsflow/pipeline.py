@@ -111,12 +111,13 @@ class ProcessReport:
 class Pipeline:
     """Bus, store and clusterer for one process, opened from settings."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clusterer: StoryClusterer | None = None) -> None:
+        """`clusterer`: one already restored; by default it is restored on first use."""
         self.settings = settings
         self.topics = Topics.from_settings(settings.kafka)
         self.bus = open_bus(settings)
         self.store = open_store(settings)
-        self._clusterer: StoryClusterer | None = None
+        self._clusterer = clusterer
         self.published: list[str] = []
 
     def __enter__(self) -> Pipeline:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from connectors.feedlist import FeedList, FeedListError, load_feed_list
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from newsflow.clustering import StoryClusterer
 
 app = typer.Typer(
     name="newsflow",
@@ -52,14 +55,15 @@ def settings_for(data_dir: Path | None = None) -> Settings:
         fail(f"configuration error: {exc}")
 
 
-def check_clusterer_state(settings: Settings) -> None:
-    """Exit with a clear error, before any work starts, when the clusterer's saved state
-    cannot be restored with these settings (the cluster stage would otherwise fail mid-run)."""
+def restored_clusterer(settings: Settings) -> StoryClusterer:
+    """The clusterer restored from its saved state; exits with a clear error, before any work
+    starts, when that state cannot be restored with these settings (the cluster stage would
+    otherwise fail mid-run)."""
     from newsflow.clustering.snapshot import SnapshotError
     from newsflow.pipeline import open_clusterer
 
     try:
-        open_clusterer(settings)
+        return open_clusterer(settings)
     except SnapshotError as exc:
         fail(str(exc))
 

@@ -20,11 +20,11 @@ from newsflow.cli.app import (
     DataDirOption,
     JsonOption,
     app,
-    check_clusterer_state,
     console,
     fail,
     feed_list_from,
     out,
+    restored_clusterer,
     settings_for,
 )
 from newsflow.cli.show import print_stories
@@ -85,7 +85,7 @@ def replay_command(
         load_seeds(folder)  # a bad folder is a clear error, not a failed flow run
     except SeedError as exc:
         fail(str(exc))
-    check_clusterer_state(settings)
+    restored_clusterer(settings)  # the flow restores it again; this refuses a bad state first
     from flows.replay_seeds import replay_seeds  # Prefect loads for this command only
 
     result = asyncio.run(replay_seeds(str(folder), mode, data_dir=str(settings.data_dir)))
@@ -111,7 +111,7 @@ def run_command(
     """Poll the feeds of a feed list, once or on each group's interval until interrupted."""
     settings = settings_for(data_dir)
     feed_list = feed_list_from(feeds)
-    check_clusterer_state(settings)
+    restored_clusterer(settings)  # each poll restores it again; this refuses a bad state first
     if once:
         report = _poll(settings, feed_list, list(feed_list.groups()))
         failures = {s.url for s in report.skips if s.reason not in NOT_FAILURES}

@@ -15,10 +15,10 @@ from newsflow.cli.app import (
     DataDirOption,
     JsonOption,
     app,
-    check_clusterer_state,
     console,
     fail,
     out,
+    restored_clusterer,
     settings_for,
 )
 from newsflow.config import Settings
@@ -113,9 +113,8 @@ def reprocess(
     console.print(f"rewound {rewound.group} on {len(offsets)} partition(s)")
     if services_running:
         return
-    if not only_index:
-        check_clusterer_state(settings)
-    with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
+    clusterer = None if only_index else restored_clusterer(settings)
+    with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
         stages = pipeline.stages(["index"] if only_index else ["cluster", "index"])
         run_stages(stages, stop, batch_limits(settings), until=lambda: drained(stages))
     handled = {stage.name: stage.stats.messages for stage in stages}

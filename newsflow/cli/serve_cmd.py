@@ -20,10 +20,10 @@ from connectors.seeds import MANIFEST
 from newsflow.cli.app import (
     DataDirOption,
     app,
-    check_clusterer_state,
     console,
     fail,
     feed_list_from,
+    restored_clusterer,
     settings_for,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
@@ -80,7 +80,7 @@ def serve_command(
             "(docker compose does); without a server use `newsflow run --feeds`"
         )
     feed_list = feed_list_from(feeds)
-    check_clusterer_state(settings_for(data_dir))
+    restored_clusterer(settings_for(data_dir))  # flow runs restore it; refuse a bad state first
 
     from prefect import serve
 
@@ -98,15 +98,14 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     if stage not in STAGES:
         fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     settings = kafka_settings_or_fail(data_dir)
-    if stage == "cluster":
-        check_clusterer_state(settings)
+    clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
     from newsflow.consumer_loop import StopFlag
     from newsflow.pipeline import Pipeline
 
     as_flow_runs = bool(_prefect_api_url())
-    with Pipeline(settings) as pipeline, StopFlag().on_signals() as stop:
+    with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
         handled = run_stage(
             pipeline,
             stage,

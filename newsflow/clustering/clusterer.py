@@ -12,7 +12,7 @@ from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled,
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
-from newsflow.clustering.tokens import extract_terms, word_tokens
+from newsflow.clustering.tokens import extract_terms, shingle_words
 from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
@@ -40,11 +40,11 @@ def _shallow(record: Member | Story) -> dict[str, Any]:
 class StoryClusterer:
     """Assigns each incoming document to a story, online and deterministically.
 
-    A document that copies an earlier one (same normalised text, or estimated shingle
-    containment at least `duplicate_threshold`) joins that document's story and names it in
-    `duplicate_of`. Any other document joins the most similar open story when the similarity
-    reaches `join_threshold`, else opens a new story; other stories it matches at
-    `merge_threshold` are merged into the oldest of them. Documents without `published_at`
+    A document that copies an earlier one (same text, or estimated shingle containment at
+    least `duplicate_threshold`) joins that document's story and names it in `duplicate_of`.
+    Any other document joins the most similar open story when the similarity reaches
+    `join_threshold`, else opens a new story; other stories it matches at `merge_threshold`
+    are merged into the oldest of them. Documents without `published_at`
     take the latest time seen so far (the POSIX epoch before any), so a batch file without
     timestamps is one moment. Stories whose last article is older than `window_hours` before
     the latest time seen leave the window with their articles.
@@ -82,7 +82,7 @@ class StoryClusterer:
         self._expire()
         number = self._take_number()
         text_hash = exact_key(doc.text)
-        shingled = self._hasher.shingle(word_tokens(doc.text, self.settings.shingle_tokens))
+        shingled = self._hasher.shingle(shingle_words(doc.text, self.settings.shingle_tokens))
         original = self._original_of(text_hash, shingled)
         merged: tuple[Story, ...] = ()
         if original is not None:

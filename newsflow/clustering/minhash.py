@@ -46,7 +46,7 @@ class _WordHasher:
 
     def hashes(self, words: list[str]) -> npt.NDArray[np.uint64]:
         """One hash per word; equal words give equal hashes wherever they stand."""
-        data = np.frombuffer("\x00".join(words).encode("utf-8"), dtype=np.uint8)
+        data = np.frombuffer(_utf8("\x00".join(words)), dtype=np.uint8)
         if len(data) > len(self._powers):
             self._grow(len(data))
         values = (data.astype(np.uint64) + np.uint64(1)) * self._powers[: len(data)]
@@ -132,19 +132,16 @@ def _distinct(values: npt.NDArray[np.uint64]) -> int:
 
 
 def exact_key(text: str) -> str | None:
-    """A key equal for texts that differ only in case and spacing; None for a blank text."""
-    folded = text.casefold()
-    if not _spaced_once(folded):
-        folded = " ".join(folded.split())
-    if not folded:
+    """A key equal for equal texts; None for a blank text. Copies that differ only in case or
+    spacing are left to the shingles, which ignore both."""
+    if not text or text.isspace():
         return None
-    return hashlib.blake2b(folded.encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(_utf8(text), digest_size=16).hexdigest()
 
 
-def _spaced_once(text: str) -> bool:
-    """Whether `" ".join(text.split()) == text`, told without splitting (most texts are):
-    every whitespace character but the space is unprintable."""
-    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+def _utf8(text: str) -> bytes:
+    """UTF-8 bytes of any str, lone surrogates (valid in JSON strings) included."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def containment(first: Shingled, second: Shingled) -> float:

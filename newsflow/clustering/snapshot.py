@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-SNAPSHOT_FORMAT = 2  # 2: stories keep their vector count instead of the centroid's norm
+SNAPSHOT_FORMAT = 3  # 2: stories keep a vector count, not the norm; 3: shingles of split words
 
 
 class SnapshotError(ValueError):

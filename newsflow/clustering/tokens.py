@@ -1,4 +1,4 @@
-"""Unicode-aware tokenisation: terms of a title and lead, and word tokens for shingling."""
+"""Unicode-aware tokenisation: terms of a title and lead, and words for shingling."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ _WORD_OR_END = re.compile(r"[.!?:;\"“”«»„\n][\s'‘’]*(?=[^\W_])|[^\W_
 _JOINERS = re.compile(r"[-.]")
 _PLAIN, _CAPITALISED, _NAME_SHAPED = 0, 1, 2
 _FIRST_TRY_CHARS_PER_WORD = 8  # a word and its space take ~6.3 characters in English news
+_MOST_CHARS_PER_WORD = 10  # text read for shingling: a word and its space rarely take more
+_UNSPACED_CHARS_PER_WORD = 20  # more per white-space piece: a script written without spaces
 
 
 @dataclass(frozen=True)
@@ -154,15 +156,23 @@ def _vocabulary(language: str | None) -> _Vocabulary:
 _VOCABULARIES: dict[str | None, _Vocabulary] = {}
 
 
-def word_tokens(text: str, limit: int) -> list[str]:
-    """The first `limit` case-folded words of `text`, for shingling."""
-    return _first_matches(_WORD, text[: limit * 10].casefold(), limit)
+def shingle_words(text: str, limit: int) -> list[str]:
+    """The first `limit` words of `text` for shingling: lower-cased and split at white space,
+    punctuation left on (copies keep it as it is; a split is four times faster than the word
+    pattern). Text written without spaces (Chinese, Japanese, Thai) splits into a few long
+    pieces, so there the units are its first `limit` characters instead."""
+    head = text[: limit * _MOST_CHARS_PER_WORD].lower()
+    words = head.split(None, limit)[:limit]
+    if len(head) > _UNSPACED_CHARS_PER_WORD * len(words):
+        return list("".join(words)[:limit])
+    return words
 
 
 def _lead(text: str, limit: int) -> tuple[list[str], list[bool]]:
     """The first `limit` words of `text`, and for each whether a sentence ended right before
-    it; a first scan of part of the text is enough as in `_first_matches` (an end is matched
-    only with the first letter of its word in sight)."""
+    it. A first scan of part of the text is enough when it finds more than `limit` words: a
+    word followed by another one ends before the cut, so it is the same as in the whole text
+    (an end is matched only with the first letter of its word in sight)."""
     words, after_end = _words_after_ends(
         _WORD_OR_END.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
     )
@@ -184,13 +194,3 @@ def _words_after_ends(found: list[str]) -> tuple[list[str], list[bool]]:
             after_end.append(ended)
             ended = False
     return words, after_end
-
-
-def _first_matches(pattern: re.Pattern[str], text: str, limit: int) -> list[str]:
-    """`pattern.findall(text)[:limit]`, scanning only a first part of `text` when it holds
-    more than `limit` matches: a match followed by another one ends before the cut, so it is
-    the same as in the whole text (the pattern does not look behind or ahead of its words)."""
-    found: list[str] = pattern.findall(text, 0, limit * _FIRST_TRY_CHARS_PER_WORD)
-    if len(found) <= limit:
-        found = pattern.findall(text)
-    return found[:limit]

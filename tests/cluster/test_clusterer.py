@@ -52,13 +52,35 @@ def test_a_syndicated_copy_is_a_duplicate_of_its_original(
         assert assignment.story_id == originals[doc.id].story_id
 
 
-def test_the_same_text_under_another_id_is_an_exact_duplicate(settings: ClusterSettings) -> None:
+def test_the_same_text_in_other_case_and_spacing_is_a_duplicate(settings: ClusterSettings) -> None:
     clusterer = StoryClusterer(settings)
     original = clusterer.add(_doc("a", "Title", "Short   text of the page.", source="x"))
     again = clusterer.add(_doc("b", "Other title", "short text of the PAGE.", source="y"))
     assert again.duplicate_of == "a"
     assert again.story_id == original.story_id
     assert again.story.article_count == 2
+
+
+def test_an_edited_copy_of_text_without_spaces_is_a_duplicate(settings: ClusterSettings) -> None:
+    sentences = [
+        f"阿里巴巴第{n}次发布了推理模型QwQ-32B，参数为三百二十亿，与DeepSeek-R1相比。"
+        for n in range(12)
+    ]
+    edited = [*sentences[:5], "一位分析师表示，这款模型的表现令人意外。", *sentences[6:]]
+    clusterer = StoryClusterer(settings)
+    original = clusterer.add(_doc("zh-1", "阿里巴巴发布QwQ-32B", "".join(sentences)))
+    copy = clusterer.add(
+        _doc("zh-2", "QwQ-32B问世", "".join(edited) + "版权所有，未经许可不得转载。")
+    )
+    assert copy.duplicate_of == "zh-1" and copy.story_id == original.story_id
+
+
+def test_text_with_a_lone_surrogate_is_clustered(settings: ClusterSettings) -> None:
+    # JSON strings may hold lone surrogates ("\ud800"); they cannot be encoded as plain UTF-8.
+    clusterer = StoryClusterer(settings)
+    first = clusterer.add(_doc("a", "Broken \ud800 title", "Some text \ud800 of the page here."))
+    again = clusterer.add(_doc("b", "Broken \ud800 title", "Some text \ud800 of the page here."))
+    assert again.duplicate_of == "a" and again.story_id == first.story_id
 
 
 def test_a_redelivered_article_keeps_its_assignment_and_counts_once(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import sys
-
 import numpy as np
 import pytest
 
@@ -61,17 +58,13 @@ def test_size_counts_distinct_shingles() -> None:
     assert hasher.shingle([]) is None
 
 
-def test_the_space_is_the_only_printable_whitespace() -> None:
-    # exact_key skips re-spacing printable texts on the strength of this.
-    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
-    assert [c for c in spaces if c.isprintable()] == [" "]
+def test_exact_key_tells_unequal_texts_apart() -> None:
+    texts = ["A b", "a b", "A  b", "A\nb", "Straße", "Strasse", "x \ud800 y"]  # a lone surrogate
+    keys = [exact_key(text) for text in texts]
+    assert None not in keys and len(set(keys)) == len(texts)
+    assert exact_key("A b") == exact_key("A b")
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["A b", " A b", "A b ", "A  b", "A\nb", "A\u00a0b", "A\u2028B", "Straße İ", "", " ", "\t"],
-)
-def test_exact_key_hashes_the_folded_text_spaced_once(text: str) -> None:
-    spaced = " ".join(text.casefold().split())
-    expected = hashlib.blake2b(spaced.encode("utf-8"), digest_size=16).hexdigest()
-    assert exact_key(text) == (expected if spaced else None)
+@pytest.mark.parametrize("text", ["", " ", "\t\n"])
+def test_a_blank_text_has_no_exact_key(text: str) -> None:
+    assert exact_key(text) is None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cluster_data import read_labelled, syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
-from newsflow.clustering.snapshot import SnapshotError
+from newsflow.clustering.snapshot import SNAPSHOT_FORMAT, SnapshotError
 from newsflow.config import ClusterSettings
 
 
@@ -58,8 +59,9 @@ def test_a_damaged_state_file_is_refused_clearly(settings: ClusterSettings, tmp_
     with pytest.raises(SnapshotError, match="not a clusterer state file"):
         StoryClusterer.load(foreign, settings)
     older = tmp_path / "older"
-    older.write_bytes(gzip.compress(b'{"format": 1}'))
-    with pytest.raises(SnapshotError, match="format 1, this version reads format 2: delete"):
+    older.write_bytes(gzip.compress(json.dumps({"format": SNAPSHOT_FORMAT - 1}).encode()))
+    expected = f"format {SNAPSHOT_FORMAT - 1}, this version reads format {SNAPSHOT_FORMAT}: delete"
+    with pytest.raises(SnapshotError, match=expected):
         StoryClusterer.load(older, settings)
 
 

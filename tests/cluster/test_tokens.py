@@ -1,4 +1,4 @@
-"""The tokeniser's shortcuts give the same words as a plain scan of the whole slice."""
+"""Tokenisation: shingle words, and terms whose shortcuts match a plain scan."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import re
 import pytest
 
 from newsflow.clustering import tokens
-from newsflow.clustering.tokens import extract_terms, word_tokens
-
-# The patterns as they read before the shortcuts: greedy groups, whole-slice findall.
-_PLAIN_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+from newsflow.clustering.tokens import extract_terms, shingle_words
 
 _SAMPLES = [
     "QwQ-32B beat GPT-4.5 at the U.S. test. " * 40,
@@ -25,16 +22,19 @@ _SAMPLES = [
 
 @pytest.mark.parametrize("text", _SAMPLES)
 @pytest.mark.parametrize("limit", [1, 3, 80, 200])
-def test_word_tokens_match_a_scan_of_the_whole_slice(text: str, limit: int) -> None:
-    expected = _PLAIN_WORD.findall(text[: limit * 10].casefold())[:limit]
-    assert word_tokens(text, limit) == expected
+def test_shingle_words_are_the_first_lower_cased_words(text: str, limit: int) -> None:
+    # Read from the first 10 characters per word wanted (long words leave fewer).
+    assert shingle_words(text, limit) == text[: limit * 10].lower().split()[:limit]
 
 
-@pytest.mark.parametrize("text", _SAMPLES)
-def test_words_cut_at_every_offset_are_whole(text: str) -> None:
-    for shift in range(12):
-        shifted = "x" * shift + " " + text
-        assert word_tokens(shifted, 50) == _PLAIN_WORD.findall(shifted[:500].casefold())[:50]
+def test_case_and_spacing_do_not_change_shingle_words() -> None:
+    assert shingle_words("The  QUICK\nbrown fox.", 10) == shingle_words("the quick brown\tfox.", 10)
+
+
+def test_text_written_without_spaces_is_shingled_by_character() -> None:
+    text = "阿里巴巴周四发布了推理模型QwQ-32B，参数为320亿。 它与DeepSeek-R1相比。" * 20
+    units = shingle_words(text, 50)
+    assert units == list(text.lower().replace(" ", "")[:50])
 
 
 def test_terms_do_not_depend_on_the_word_memo() -> None:

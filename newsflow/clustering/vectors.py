@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from itertools import islice
-from operator import mul
+from itertools import islice, repeat
+from operator import mul, neg
 
 from newsflow.clustering.tokens import Terms
 
@@ -48,27 +48,33 @@ def weigh(terms: Terms, frequencies: DocumentFrequencies, name_boost: float, siz
     pseudo-documents without the term: they keep the first articles of a window from
     penalising exactly the terms they share (with one article seen, its terms would otherwise
     weigh less than the newcomer's own)."""
-    counts = frequencies.counts
+    words = list(terms.counts)
     log_documents = math.log(frequencies.documents + frequencies.prior_documents + 1)
-    names, log_of_count, sublinear = (
-        terms.names,
-        _log_of_count(frequencies.documents + 2),
-        _SUBLINEAR,
-    )
-    ranked: list[tuple[float, str]] = []  # (-weight, term): heaviest first, ties by term
-    for term, count in terms.counts.items():
-        tf = sublinear.get(count)
-        if tf is None:
-            tf = sublinear[count] = (1.0 + math.log(count)) if count >= 1.0 else count
-        weight = tf * (log_documents - log_of_count[counts.get(term, 0) + 1])
-        ranked.append((-weight * name_boost if term in names else -weight, term))
-    ranked.sort()
-    kept = ranked[:size]
+    log_of_count = _log_of_count(frequencies.documents + 2)
+    # Whole-list steps (map runs in C): tf, idf and name boost of each word, then their product.
+    tfs = list(map(_sublinear_tf, terms.counts.values()))
+    idfs = [
+        log_documents - log_of_count[df + 1]
+        for df in map(frequencies.counts.get, words, repeat(0, len(words)))
+    ]
+    names = terms.names
+    boosts = [name_boost if word in names else 1.0 for word in words]
+    weights = map(mul, map(mul, tfs, idfs), boosts)
+    # (-weight, term): heaviest first, ties by term
+    kept = sorted(zip(map(neg, weights), words, strict=True))[:size]
     norm = math.sqrt(sum(weight * weight for weight, _ in kept)) or 1.0
     return {term: -weight / norm for weight, term in kept}
 
 
-_SUBLINEAR: dict[float, float] = {}  # term count -> sublinear tf; counts take few values
+def _sublinear_tf(count: float) -> float:
+    """1 + ln(count), or the count itself below 1 (memoised: counts take few values)."""
+    tf = _SUBLINEAR.get(count)
+    if tf is None:
+        tf = _SUBLINEAR[count] = (1.0 + math.log(count)) if count >= 1.0 else count
+    return tf
+
+
+_SUBLINEAR: dict[float, float] = {}  # term count -> sublinear tf
 _LOGS: list[float] = [-math.inf]  # _LOGS[n] = ln(n)
 
 

@@ -64,7 +64,7 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return values ^ (values >> np.uint64(29))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shingled:
     """A MinHash signature, the number of distinct shingles it summarises and its LSH keys."""
 

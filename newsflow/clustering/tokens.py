@@ -59,24 +59,6 @@ def _expand(token: str) -> list[str]:
     return [token, *parts]
 
 
-def _analyse(word: str) -> tuple[str, int, tuple[str, ...]]:
-    """A word's case-folded form, its shape and its terms before the stop list (pieces of one
-    letter dropped); memoised, as the same words come back article after article."""
-    analysed = _ANALYSED.get(word)
-    if analysed is None:
-        folded = word.casefold()
-        terms = tuple(term for term in _expand(folded) if len(term) > 1 or term.isdigit())
-        analysed = (folded, _shape(word), terms)
-        if len(_ANALYSED) >= _ANALYSED_LIMIT:
-            _ANALYSED.clear()
-        _ANALYSED[word] = analysed
-    return analysed
-
-
-_ANALYSED: dict[str, tuple[str, int, tuple[str, ...]]] = {}
-_ANALYSED_LIMIT = 1 << 16  # words remembered; the memo starts over when it is full
-
-
 def extract_terms(
     title: str, text: str, language: str | None, lead_tokens: int, title_weight: float
 ) -> Terms:
@@ -89,22 +71,16 @@ def extract_terms(
     """
     lead, after_end = _lead(text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
-    known = _ANALYSED.get
-    lead_words = [known(word) or _analyse(word) for word in lead]
-    folded_lead = [folded for folded, _, _ in lead_words]
-    code = language_of(folded_lead[:60] or [w.casefold() for w in title_words], language)
+    code = language_of([word.casefold() for word in lead[:60] or title_words], language)
     vocabulary = _vocabulary(code)
-    kept_terms = vocabulary.memo.get
+    known = vocabulary.memo.get
+    analyse = vocabulary.analyse
 
     counts: dict[str, float] = {}
     names: set[str] = set()
     get = counts.get
-    for position, (ended, (folded, shape, terms)) in enumerate(
-        zip(after_end, lead_words, strict=True)
-    ):
-        kept = kept_terms(folded)
-        if kept is None:
-            kept = vocabulary.keep(folded, terms)
+    for position, (ended, word) in enumerate(zip(after_end, lead, strict=True)):
+        kept, shape = known(word) or analyse(word)
         if not kept:
             continue
         name_like = shape == _NAME_SHAPED or (
@@ -115,10 +91,7 @@ def extract_terms(
             if name_like:
                 names.add(term)
     for word in title_words:
-        folded, shape, terms = known(word) or _analyse(word)
-        kept = kept_terms(folded)
-        if kept is None:
-            kept = vocabulary.keep(folded, terms)
+        kept, shape = known(word) or analyse(word)
         name_like = shape == _NAME_SHAPED
         for term in kept:
             counts[term] = get(term, 0.0) + title_weight
@@ -128,22 +101,24 @@ def extract_terms(
 
 
 class _Vocabulary:
-    """What one language makes of a word's terms: stop words dropped, the rest stemmed;
-    memoised by the case-folded word (a stop word holds no joiner, so it is its only term)."""
+    """What one language makes of a word as written: its terms (case-folded, compounds with
+    their parts, pieces of one letter dropped), less stop words, stemmed; and its shape.
+    Memoised, as the same words come back article after article."""
 
     def __init__(self, language: str | None) -> None:
-        self.memo: dict[str, tuple[str, ...]] = {}
+        self.memo: dict[str, tuple[tuple[str, ...], int]] = {}
         self._stop = STOPWORDS.get(language or "", frozenset())
         self._stem = stemmer_for(language)
 
-    def keep(self, folded: str, terms: tuple[str, ...]) -> tuple[str, ...]:
-        """The stemmed terms of the word `folded` that are not stop words."""
+    def analyse(self, word: str) -> tuple[tuple[str, ...], int]:
+        """The kept terms and the shape of `word`."""
         stop, stem = self._stop, self._stem
-        kept = tuple(stem(term) for term in terms if term not in stop)
-        if len(self.memo) >= _ANALYSED_LIMIT:
+        terms = [term for term in _expand(word.casefold()) if len(term) > 1 or term.isdigit()]
+        analysed = (tuple(stem(term) for term in terms if term not in stop), _shape(word))
+        if len(self.memo) >= _MEMO_LIMIT:
             self.memo.clear()
-        self.memo[folded] = kept
-        return kept
+        self.memo[word] = analysed
+        return analysed
 
 
 def _vocabulary(language: str | None) -> _Vocabulary:
@@ -154,6 +129,7 @@ def _vocabulary(language: str | None) -> _Vocabulary:
 
 
 _VOCABULARIES: dict[str | None, _Vocabulary] = {}
+_MEMO_LIMIT = 1 << 17  # words remembered per language; the memo starts over when full
 
 
 def shingle_words(text: str, limit: int) -> list[str]:

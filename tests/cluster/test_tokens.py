@@ -40,7 +40,7 @@ def test_text_written_without_spaces_is_shingled_by_character() -> None:
 def test_terms_do_not_depend_on_the_word_memo() -> None:
     title, text = "Alibaba's QwQ-32B", "The U.S. firm said QwQ-32B beats o1. Alibaba's shares rose."
     fresh = extract_terms(title, text, None, 80, 2.0)
-    tokens._ANALYSED.clear()
+    tokens._VOCABULARIES.clear()
     assert extract_terms(title, text, None, 80, 2.0) == fresh
     assert extract_terms(title, text, None, 80, 2.0) == fresh  # now read from the memo
     assert fresh.counts["qwq-32b"] == 3.0 and "qwq-32b" in fresh.names

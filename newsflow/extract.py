@@ -5,6 +5,7 @@ Pure functions: no network, no clock (the caller passes `fetched_at`).
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from newsflow.urls import article_id, canonicalize, host_of
 from schemas import Article
 
 MIN_TEXT_CHARS = 80
+# trafilatura crashes the process (SIGSEGV) when several threads extract at once
+# (adbar/trafilatura#840, #925, still open in 2.2): one extraction at a time per process.
+_ONE_EXTRACTION_AT_A_TIME = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,14 @@ def extract_article(page: PageInput, item: SourceItem) -> Article | Skip:
     The bytes go to trafilatura undecoded; when the server declared a charset, lxml parses
     them with it (a page's own `<meta charset>` is otherwise found by trafilatura).
     Returns a `Skip` with reason `no-content` when the page has no article body, or
-    `extract-error` when the HTML cannot be parsed at all.
+    `extract-error` when the HTML cannot be parsed at all. Safe to call from several threads:
+    they take turns.
     """
     try:
-        document = trafilatura.bare_extraction(
-            _parse_html(page), url=page.final_url, with_metadata=True, include_comments=True
-        )
+        with _ONE_EXTRACTION_AT_A_TIME:
+            document = trafilatura.bare_extraction(
+                _parse_html(page), url=page.final_url, with_metadata=True, include_comments=True
+            )
     except (ValueError, etree.LxmlError) as exc:
         return Skip(item.url, SkipReason.EXTRACT_ERROR, f"unparseable HTML: {exc}")
     text = _nfc(document.text) if isinstance(document, Document) else ""

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trafilatura
@@ -120,3 +123,31 @@ def test_article_from_text_refuses_empty_text_and_bad_urls() -> None:
     assert isinstance(article_from_text(SourceItem(url="https://x.example/", text=" "), NOW), Skip)
     skip = article_from_text(SourceItem(url="not a url", text="Body. " * 40), NOW)
     assert isinstance(skip, Skip) and skip.reason is SkipReason.INVALID_URL
+
+
+def test_threads_take_turns_and_get_what_one_thread_gets(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """trafilatura can crash the process when threads extract at once (adbar/trafilatura#840)."""
+    pages = [(path.read_bytes(), url) for path, url in corpus_sample(corpus_dir)]
+    alone = [extract(content, url) for content, url in pages]
+    inside, most_inside = 0, 0
+    count = threading.Lock()
+    real_extraction = trafilatura.bare_extraction
+
+    def counted_extraction(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most_inside
+        with count:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        try:
+            return real_extraction(*args, **kwargs)
+        finally:
+            with count:
+                inside -= 1
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", counted_extraction)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda page: extract(*page), pages))
+    assert most_inside == 1
+    assert together == alone

@@ -2,8 +2,10 @@
 
 The ceiling is bare `trafilatura.extract` over the same 400 files on both cores (a process
 pool of 2), measured in the same run. The pipeline fetches every page from a loopback
-server (another process) with the `Fetcher` and extracts it in the same pool of 2, as the
-ingest does. Two extractors are timed both ways:
+server (another process) with the `Fetcher` and extracts it in the same pool of 2. (The
+ingest itself extracts in a worker thread, one page at a time per process, as trafilatura
+is not thread-safe: it uses more cores through more worker processes.) Two extractors are
+timed both ways:
 
 - `trafilatura.extract` (the ceiling's own call): the ratio is the cost of fetching;
 - `newsflow.extract.extract_article` (metadata, comments, Article record): the real work.

@@ -44,10 +44,10 @@ class StoryClusterer:
     least `duplicate_threshold`) joins that document's story and names it in `duplicate_of`.
     Any other document joins the most similar open story when the similarity reaches
     `join_threshold`, else opens a new story; other stories it matches at `merge_threshold`
-    are merged into the oldest of them. Documents without `published_at`
-    take the latest time seen so far (the POSIX epoch before any), so a batch file without
-    timestamps is one moment. Stories whose last article is older than `window_hours` before
-    the latest time seen leave the window with their articles.
+    are merged into the oldest of them. Documents without `published_at` take the latest
+    time seen so far (the POSIX epoch before any), so a batch file without timestamps is one
+    moment. Stories whose last article is older than `window_hours` before the latest time
+    seen leave the window with their articles.
     """
 
     def __init__(self, settings: ClusterSettings) -> None:

@@ -37,14 +37,18 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
-def language_of(tokens: list[str], language: str | None) -> str | None:
-    """`language` when listed, else the listed language whose stop words are most often among
-    the distinct `tokens` (one language per text: "war" is a stopword only in German); None
-    when no list matches."""
-    if language:
-        code = language.split("-")[0].lower()
-        if code in STOPWORDS:
-            return code
+def listed_language(language: str | None) -> str | None:
+    """The code of `language` ("de-AT" -> "de") when it has a stop list, else None."""
+    if not language:
+        return None
+    code = language.split("-")[0].lower()
+    return code if code in STOPWORDS else None
+
+
+def guess_language(tokens: list[str]) -> str | None:
+    """The listed language whose stop words are most often among the distinct case-folded
+    `tokens` (one language per text: "war" is a stopword only in German); None when no list
+    matches."""
     best: str | None = None
     best_hits = 0
     distinct = set(tokens)

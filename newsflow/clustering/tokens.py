@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from newsflow.clustering.stems import stemmer_for
-from newsflow.clustering.stopwords import STOPWORDS, language_of
+from newsflow.clustering.stopwords import STOPWORDS, guess_language, listed_language
 
 # A word: letters or digits of any script, joined by inner hyphens or dots ("QwQ-32B",
 # "U.S", "3.5"). Apostrophes split, so "Alibaba's" gives "alibaba" and "l'entreprise"
@@ -71,7 +71,9 @@ def extract_terms(
     """
     lead, after_end = _lead(text[: lead_tokens * 16], lead_tokens)
     title_words = _WORD.findall(title)
-    code = language_of([word.casefold() for word in lead[:60] or title_words], language)
+    code = listed_language(language) or guess_language(
+        [word.casefold() for word in lead[:60] or title_words]
+    )
     vocabulary = _vocabulary(code)
     known = vocabulary.memo.get
     analyse = vocabulary.analyse

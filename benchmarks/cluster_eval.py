@@ -181,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     chunking = f", in streams of {args.chunk}" if args.chunk > 0 else ""
     labels = len({row.label for row in rows})
     print(f"{args.path.name}: {len(rows)} articles, {labels} labels{chunking}")
+    scrambled = scrambled_sources(rows)
     views = {
         "as given": rows,
         "no outlets": without_sources(rows),
-        "scrambled": scrambled_sources(rows),
-        "shuffled": shuffled(scrambled_sources(rows), block=args.chunk),
+        "scrambled": scrambled,
+        "shuffled": shuffled(scrambled, block=args.chunk),
     }
     for view, view_rows in views.items():
         print(f"-- {view}")

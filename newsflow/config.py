@@ -158,6 +158,12 @@ class ClusterSettings(_Section):
     file_section: ClassVar[str | None] = "cluster"
 
     window_hours: float = Field(default=120.0, gt=0, description="how long a story stays open")
+    window_lag_articles: int = Field(
+        default=10_000,
+        gt=0,
+        description="stories are forgotten against the clock as it stood this many arrivals "
+        "earlier (1: the current clock), so that unordered input meets its neighbours",
+    )
     # Same event, different wording: TF-IDF over title and lead.
     join_threshold: float = Field(
         default=0.24, ge=0, le=1, description="least similarity for an article to join a story"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass, fields
 from datetime import UTC
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,9 @@ from newsflow.clustering.tokens import extract_terms, shingle_words
 from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
+
+# Stories ranked by shared term weight before those out of the article's time are left out.
+_CANDIDATE_POOL = 4
 
 
 @dataclass(slots=True)
@@ -46,8 +51,14 @@ class StoryClusterer:
     `join_threshold`, else opens a new story; other stories it matches at `merge_threshold`
     are merged into the oldest of them. Documents without `published_at` take the latest
     time seen so far (the POSIX epoch before any), so a batch file without timestamps is one
-    moment. Stories whose last article is older than `window_hours` before the latest time
-    seen leave the window with their articles.
+    moment.
+
+    Time: a story is open to a document within `window_hours` of the story's span, by the
+    documents' own times, and its similarity decays beyond `decay_grace_hours`. The clock is
+    the latest time seen; a story is forgotten with its articles once the clock, as it stood
+    `window_lag_articles` arrivals earlier, has moved `window_hours` past where it stood when
+    the story's latest article arrived. So late documents, and files grouped by story or
+    shuffled, still meet the stories of their neighbours in the stream.
     """
 
     def __init__(self, settings: ClusterSettings) -> None:
@@ -67,6 +78,7 @@ class StoryClusterer:
         self._by_hash: dict[str, int] = {}
         self._expiry: list[tuple[float, int]] = []
         self._clock: float | None = None
+        self._recent_clocks: deque[float] = deque(maxlen=settings.window_lag_articles)
         self._next_number = 0
 
     # --- public API ---------------------------------------------------------------------
@@ -78,12 +90,12 @@ class StoryClusterer:
             member = self._members[known]
             story = self._stories[member.story]
             return Assignment(doc.id, story.id, member.duplicate_of, story.state())
-        when = self._time_of(doc)
-        self._expire()
+        when, clock = self._time_of(doc)
+        self._expire(self._recent_clocks[0])
         number = self._take_number()
         text_hash = exact_key(doc.text)
         shingled = self._hasher.shingle(shingle_words(doc.text, self.settings.shingle_tokens))
-        original = self._original_of(text_hash, shingled)
+        original = self._original_of(text_hash, shingled, when)
         merged: tuple[Story, ...] = ()
         if original is not None:
             story = self._stories[original.story]
@@ -98,15 +110,15 @@ class StoryClusterer:
             if terms.counts:
                 self._frequencies.add(terms.counts)
             names = key_names(vector, terms.names, settings.key_names)
-            story, merged = self._place(number, doc, vector, names, when)
+            story, merged = self._place(number, doc, vector, names, when, clock)
             words = tuple(terms.counts)
             member = Member(number, doc.id, story.number, when, None, text_hash, words, shingled)
             self._index.add_vector(story, vector)
             story.names |= names
         story.members.append(member.number)
         self._remember(member)
-        story.touch(when, doc.source, doc.language)
-        heapq.heappush(self._expiry, (story.last_seen, story.number))
+        story.touch(when, clock, doc.source, doc.language)
+        heapq.heappush(self._expiry, (clock, story.number))
         return Assignment(
             doc.id,
             story.id,
@@ -135,7 +147,8 @@ class StoryClusterer:
 
     # --- steps of `add` -----------------------------------------------------------------
 
-    def _time_of(self, doc: Document) -> float:
+    def _time_of(self, doc: Document) -> tuple[float, float]:
+        """The document's time and the clock, moved forward to it if it is later."""
         if doc.published_at is None:
             when = self._clock if self._clock is not None else 0.0
         else:
@@ -143,38 +156,60 @@ class StoryClusterer:
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
             when = published.timestamp()
-        self._clock = when if self._clock is None else max(self._clock, when)
-        return when
+        clock = when if self._clock is None else max(self._clock, when)
+        self._clock = clock
+        self._recent_clocks.append(clock)
+        return when, clock
 
     def _take_number(self) -> int:
         number = self._next_number
         self._next_number += 1
         return number
 
-    def _original_of(self, text_hash: str | None, shingled: Shingled | None) -> Member | None:
-        if text_hash is not None and text_hash in self._by_hash:
-            return self._members[self._by_hash[text_hash]]
+    def _original_of(
+        self, text_hash: str | None, shingled: Shingled | None, when: float
+    ) -> Member | None:
+        """The article in the window, open to `when`, that the new one copies, if any."""
+        members, stories = self._members, self._stories
+
+        def is_open(number: int) -> bool:
+            return self._is_open(stories[members[number].story], when)
+
+        same_text = None if text_hash is None else self._by_hash.get(text_hash)
+        if same_text is not None and is_open(same_text):
+            return members[same_text]
         if shingled is None:
             return None
-        match = self._near.best_match(shingled, self.settings.duplicate_threshold)
-        return None if match is None else self._members[match]
+        match = self._near.best_match(shingled, self.settings.duplicate_threshold, is_open)
+        return None if match is None else members[match]
 
     def _place(
-        self, number: int, doc: Document, vector: Vector, names: frozenset[str], when: float
+        self,
+        number: int,
+        doc: Document,
+        vector: Vector,
+        names: frozenset[str],
+        when: float,
+        clock: float,
     ) -> tuple[Story, tuple[Story, ...]]:
         """The story `doc` joins (new if none is close enough) and the stories merged into it."""
         settings = self.settings
         query = Query(vector)
         stories = self._stories
         scored: list[tuple[float, int]] = []
-        for candidate in self._index.candidates(
-            vector, settings.query_terms, settings.max_posting, settings.max_candidates
-        ):
-            score = self._similarity(query, names, when, doc.source, stories[candidate])
+        pool = self._index.candidates(
+            vector,
+            settings.query_terms,
+            settings.max_posting,
+            settings.max_candidates * _CANDIDATE_POOL,
+        )
+        open_stories = (stories[n] for n in pool if self._is_open(stories[n], when))
+        for story in islice(open_stories, settings.max_candidates):
+            score = self._similarity(query, names, when, doc.source, story)
             if score >= settings.join_threshold:
-                scored.append((score, candidate))
+                scored.append((score, story.number))
         if not scored:
-            return self._open_story(number, doc, when), ()
+            return self._open_story(number, doc, when, clock), ()
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[0][1]
         mergeable = sorted(
@@ -183,6 +218,10 @@ class StoryClusterer:
         survivor = self._stories[mergeable[0]]
         absorbed = tuple(self._merge(survivor, self._stories[n]) for n in mergeable[1:])
         return survivor, absorbed
+
+    def _is_open(self, story: Story, when: float) -> bool:
+        """Whether an article of time `when` may join `story`: within the window of its span."""
+        return story.gap_hours(when) <= self.settings.window_hours
 
     def _similarity(
         self, query: Query, names: frozenset[str], when: float, source: str | None, story: Story
@@ -204,13 +243,14 @@ class StoryClusterer:
             score *= 0.5 ** (late / settings.decay_half_life_hours)
         return score
 
-    def _open_story(self, number: int, doc: Document, when: float) -> Story:
+    def _open_story(self, number: int, doc: Document, when: float, clock: float) -> Story:
         story = Story(
             number=number,
             id=stable_id("story", doc.id),
             headline=doc.title.strip(),
             first_seen=when,
             last_seen=when,
+            last_arrival=clock,
         )
         self._stories[number] = story
         return story
@@ -225,6 +265,7 @@ class StoryClusterer:
         survivor.article_count += absorbed.article_count
         survivor.first_seen = min(survivor.first_seen, absorbed.first_seen)
         survivor.last_seen = max(survivor.last_seen, absorbed.last_seen)
+        survivor.last_arrival = max(survivor.last_arrival, absorbed.last_arrival)
         survivor.sources |= absorbed.sources
         survivor.names |= absorbed.names
         survivor.languages |= absorbed.languages
@@ -260,6 +301,7 @@ class StoryClusterer:
         return {
             "signature_settings": self._signature_settings(),
             "clock": self._clock,
+            "recent_clocks": list(self._recent_clocks),
             "next_number": self._next_number,
             "stories": [
                 {
@@ -290,6 +332,7 @@ class StoryClusterer:
                 f"{state['signature_settings']}, the settings say {self._signature_settings()}"
             )
         self._clock = state["clock"]
+        self._recent_clocks.extend(state["recent_clocks"])
         self._next_number = state["next_number"]
         for record in state["stories"]:
             story = Story(
@@ -303,7 +346,7 @@ class StoryClusterer:
             )
             self._stories[story.number] = story
             self._index.index_terms(story)
-            self._expiry.append((story.last_seen, story.number))
+            self._expiry.append((story.last_arrival, story.number))
         heapq.heapify(self._expiry)
         for record in state["members"]:
             shingled = record["shingled"]
@@ -322,14 +365,12 @@ class StoryClusterer:
 
     # --- the window ---------------------------------------------------------------------
 
-    def _expire(self) -> None:
-        if self._clock is None:
-            return
-        cutoff = self._clock - self.settings.window_hours * 3600.0
+    def _expire(self, lagged_clock: float) -> None:
+        cutoff = lagged_clock - self.settings.window_hours * 3600.0
         while self._expiry and self._expiry[0][0] < cutoff:
-            last_seen, number = heapq.heappop(self._expiry)
+            arrival, number = heapq.heappop(self._expiry)
             story = self._stories.get(number)
-            if story is not None and story.last_seen == last_seen:
+            if story is not None and story.last_arrival == arrival:
                 self._drop_story(story)
 
     def _drop_story(self, story: Story) -> None:

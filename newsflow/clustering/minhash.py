@@ -9,6 +9,7 @@ into shingle hashes and permuted as whole arrays.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,9 +190,11 @@ class NearDuplicateIndex:
                 if len(held) == 1:
                     self._buckets[key] = held[0]
 
-    def best_match(self, shingled: Shingled, threshold: float) -> int | None:
-        """The indexed document with the highest `containment` with `shingled`, at least
-        `threshold`, if any; ties go to the earliest document."""
+    def best_match(
+        self, shingled: Shingled, threshold: float, eligible: Callable[[int], bool]
+    ) -> int | None:
+        """The `eligible` indexed document with the highest `containment` with `shingled`, at
+        least `threshold`, if any; ties go to the earliest document."""
         candidates: set[int] = set()
         for key in shingled.band_keys:
             held = self._buckets.get(key)
@@ -200,7 +203,7 @@ class NearDuplicateIndex:
             elif held is not None:
                 candidates.update(held)
         best: tuple[float, int] | None = None
-        for number in sorted(candidates):
+        for number in sorted(filter(eligible, candidates)):
             score = containment(shingled, self._signatures[number])
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, number)

@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-SNAPSHOT_FORMAT = 3  # 2: stories keep a vector count, not the norm; 3: shingles of split words
+# 2: stories keep a vector count, not the norm; 3: shingles of split words; 4: arrival clocks
+SNAPSHOT_FORMAT = 4
 
 
 class SnapshotError(ValueError):

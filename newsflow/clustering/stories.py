@@ -12,13 +12,17 @@ from newsflow.clustering.vectors import Vector
 
 @dataclass(slots=True)
 class Story:
-    """The mutable record of one open story; times are POSIX seconds."""
+    """The mutable record of one open story; times are POSIX seconds.
+
+    `first_seen` and `last_seen` span its articles' own times; `last_arrival` is the clock
+    (latest time seen in the stream) when its latest article arrived, which ages it out."""
 
     number: int
     id: str
     headline: str
     first_seen: float
     last_seen: float
+    last_arrival: float
     article_count: int = 0
     sources: set[str] = field(default_factory=set)
     languages: set[str] = field(default_factory=set)
@@ -47,11 +51,12 @@ class Story:
             return (self.first_seen - when) / 3600.0
         return max(0.0, when - self.last_seen) / 3600.0
 
-    def touch(self, when: float, source: str | None, language: str | None) -> None:
-        """Count one more article seen at `when`."""
+    def touch(self, when: float, clock: float, source: str | None, language: str | None) -> None:
+        """Count one more article, of time `when`, arriving with the stream's clock at `clock`."""
         self.article_count += 1
         self.first_seen = min(self.first_seen, when)
         self.last_seen = max(self.last_seen, when)
+        self.last_arrival = clock
         if source:
             self.sources.add(source)
         if language:

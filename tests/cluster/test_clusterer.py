@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from benchmarks.cluster_data import syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.config import ClusterSettings
@@ -118,6 +120,80 @@ def test_a_story_expires_from_the_window_by_age(settings: ClusterSettings) -> No
     )
     assert late.story_id != first.story_id
     assert late.duplicate_of is None  # the original left the window with its story
+
+
+def test_a_story_leaves_memory_once_the_lagged_clock_passes_it(settings: ClusterSettings) -> None:
+    """With a lag of 2 arrivals, the clock that ages stories out is the one before the latest."""
+    lagged = settings.model_copy(update={"window_lag_articles": 2})
+    clusterer = StoryClusterer(lagged)
+    clusterer.add(_doc("a", "Harbour strike", "Dockers at Rotterdam walked out on Monday."))
+    clusterer.add(_doc("a2", "Rotterdam dockers strike", "Dockers at Rotterdam walked out."))
+    later = settings.window_hours + 1
+    clusterer.add(_doc("b", "Tulip prices", "Tulip prices rose at the Aalsmeer auction.", later))
+    kept = clusterer.add(_doc("a", "Harbour strike", "Dockers at Rotterdam walked out on Monday."))
+    assert kept.story.article_count == 2  # a redelivery: the story is still in memory
+    clusterer.add(_doc("c", "Cheese market", "Gouda cheese sold well at Alkmaar.", later))
+    forgotten = clusterer.add(
+        _doc("a", "Harbour strike", "Dockers at Rotterdam walked out on Monday.")
+    )
+    assert forgotten.story.article_count == 1  # the story left; "a" is new again
+
+
+_EVENTS = {
+    "quake": (
+        ("Quake shakes Izmir", "A magnitude 6.1 earthquake struck near Izmir, Turkey."),
+        ("Izmir hit by 6.1 tremor", "Buildings swayed in Izmir after a 6.1 magnitude quake."),
+    ),
+    "launch": (
+        ("Ariane 6 lifts off", "Europe's Ariane 6 rocket launched from Kourou carrying Galileo."),
+        ("Kourou launch for Ariane 6", "Ariane 6 carried two Galileo satellites from Kourou."),
+    ),
+    "strike": (
+        ("Lufthansa pilots strike", "Lufthansa pilots walked out at Frankfurt and Munich."),
+        ("Pilots halt Lufthansa flights", "Frankfurt and Munich saw Lufthansa pilots strike."),
+    ),
+}
+
+
+@pytest.mark.parametrize("lag", [1, 100])
+def test_a_file_grouped_by_story_clusters_whatever_the_order_of_its_dates(
+    settings: ClusterSettings, lag: int
+) -> None:
+    """Each event's write-ups arrive together, the events years apart and not in time order:
+    the clock jumps ahead at the first event, and the later ones are still found."""
+    clusterer = StoryClusterer(settings.model_copy(update={"window_lag_articles": lag}))
+    years = {"quake": 2 * 8760.0, "launch": 0.0, "strike": 8760.0}
+    for event, write_ups in _EVENTS.items():
+        first, second = (
+            clusterer.add(_doc(f"{event}-{n}", title, text, years[event] + n, source=f"o{n}"))
+            for n, (title, text) in enumerate(write_ups)
+        )
+        assert first.story_id == second.story_id, event
+
+
+def test_shuffled_dates_need_the_lag(settings: ClusterSettings) -> None:
+    """An event's write-ups years apart in time from their neighbours in the file: the second
+    finds the first only while the lagged clock has not passed it."""
+
+    def run(lag: int) -> bool:
+        clusterer = StoryClusterer(settings.model_copy(update={"window_lag_articles": lag}))
+        (title1, text1), (title2, text2) = _EVENTS["quake"]
+        first = clusterer.add(_doc("q1", title1, text1, 0.0, source="o1"))
+        clusterer.add(_doc("l1", *_EVENTS["launch"][0], 8760.0, source="o1"))
+        second = clusterer.add(_doc("q2", title2, text2, 1.0, source="o2"))
+        return first.story_id == second.story_id
+
+    assert run(lag=3)
+    assert not run(lag=1)
+
+
+def test_a_story_far_away_in_time_is_not_joined_even_in_memory(settings: ClusterSettings) -> None:
+    text = "Flooding closed the Rhine bridge at Koblenz on Monday, officials said."
+    clusterer = StoryClusterer(settings)  # the default lag keeps both stories in memory
+    recent = clusterer.add(_doc("a", "Rhine bridge closed", text, 8760.0, source="x"))
+    old = clusterer.add(_doc("b", "Rhine bridge closed", text, 0.0, source="y"))
+    assert old.story_id != recent.story_id
+    assert old.duplicate_of is None  # a copy, but of an article a year away
 
 
 def test_an_article_matching_two_stories_merges_them(settings: ClusterSettings) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from benchmarks.cluster_data import read_labelled, syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.clustering.snapshot import SNAPSHOT_FORMAT, SnapshotError
 from newsflow.config import ClusterSettings
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _assign(clusterer: StoryClusterer, documents: list[Document]) -> list[tuple[str, ...]]:
@@ -38,6 +42,27 @@ def test_a_restored_clusterer_continues_exactly_where_it_stopped(
 
     assert before + after == uninterrupted
     assert not list(state.parent.glob(".*")), "no temporary file is left behind"
+
+
+def test_a_restored_clusterer_ages_stories_against_the_same_lagged_clock(
+    settings: ClusterSettings, same_story_val: Path, tmp_path: Path
+) -> None:
+    """One article every 6 hours; redeliveries right after the save find their stories only
+    while the clock of 40 arrivals ago, saved with the state, keeps them in the window."""
+    lagged = settings.model_copy(update={"window_lag_articles": 40})
+    rows = read_labelled(same_story_val)[:200]
+    documents = [
+        replace(row.doc, published_at=T0 + timedelta(hours=6 * n)) for n, row in enumerate(rows)
+    ]
+    stream = documents[:160] + documents[110:130] + documents[160:]
+    uninterrupted = _assign(StoryClusterer(lagged), stream)
+    assert any(int(count) > 1 for _, _, count, *_ in uninterrupted[160:180])
+
+    first = StoryClusterer(lagged)
+    before = _assign(first, stream[:160])
+    first.save(tmp_path / "state")
+    after = _assign(StoryClusterer.load(tmp_path / "state", lagged), stream[160:])
+    assert before + after == uninterrupted
 
 
 def test_restored_state_answers_redeliveries(settings: ClusterSettings, tmp_path: Path) -> None:

@@ -56,8 +56,11 @@ class Article(_Record):
 
     @property
     def event_time(self) -> datetime:
-        """When the article happened for clustering purposes: published, else fetched."""
-        return self.published_at or self.fetched_at
+        """When the article happened for clustering purposes: published, else fetched; never
+        after it was fetched (a date in the future is wrong, and would age open stories out)."""
+        if self.published_at is None:
+            return self.fetched_at
+        return min(self.published_at, self.fetched_at)
 
 
 class Story(_Record):

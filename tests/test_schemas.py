@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
@@ -74,6 +74,10 @@ def test_event_time_prefers_publication_over_fetch() -> None:
     published = datetime(2025, 3, 5, tzinfo=UTC)
     assert make_article(published_at=published).event_time == published
     assert make_article().event_time == NOW
+
+
+def test_event_time_is_never_after_the_fetch() -> None:
+    assert make_article(published_at=NOW + timedelta(days=400)).event_time == NOW
 
 
 def test_story_counts_cannot_be_negative() -> None:

@@ -9,7 +9,7 @@ import json
 import random
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsflow.clustering import Document
@@ -131,6 +131,23 @@ def scrambled_sources(rows: list[Labelled], outlets: int = 15, seed: int = 0) ->
         outlet = pool.pop() if pool else rng.randrange(outlets)
         result.append(replace(row, doc=replace(row.doc, source=f"outlet-{outlet}")))
     return result
+
+
+def dated(rows: list[Labelled], span_days: float, seed: int = 0) -> list[Labelled]:
+    """The rows with `published_at` set: each story on a random day of `span_days` from
+    2019-01-01, its articles within the 12 hours after it; the file order is kept, so the dates
+    are out of order as soon as stories are."""
+    rng = random.Random(seed)
+    days: dict[str, datetime] = {}
+    result = []
+    for row in rows:
+        day = days.setdefault(row.label, _DATES_START + timedelta(days=rng.uniform(0, span_days)))
+        published = day + timedelta(hours=rng.uniform(0, 12))
+        result.append(replace(row, doc=replace(row.doc, published_at=published)))
+    return result
+
+
+_DATES_START = datetime(2019, 1, 1, tzinfo=UTC)
 
 
 def shuffled(rows: list[Labelled], seed: int = 0, block: int = 0) -> list[Labelled]:

@@ -5,10 +5,13 @@ precision/recall/F1 and the number of clusters against the number of labels, for
 and for a naive online TF-IDF centroid clusterer with one cosine threshold. Then the same on
 three harder views of the data: outlet names removed, outlets scrambled (each story's articles
 from random distinct outlets, as in real news) and, with outlets scrambled, the articles in a
-shuffled order. With `--copies N` it also makes syndicated copies of N corpus pages and reports
-how many are found as copies.
+shuffled order. With `--dates DAYS` every story first gets a random date within DAYS days (the
+file has none), its articles within 12 hours of it, so that the views test time handling too:
+dates out of order in file order, and interleaved once shuffled. With `--copies N` it also
+makes syndicated copies of N corpus pages and reports how many are found as copies.
 
-    python benchmarks/cluster_eval.py [PATH] [--set join_threshold=0.3 ...] [--copies 100]
+    python benchmarks/cluster_eval.py [PATH] [--set join_threshold=0.3 ...] [--dates 1095]
+                                      [--chunk 921] [--copies 100]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from benchmarks.cluster_data import (
     SAME_STORY,
     Labelled,
     corpus_articles,
+    dated,
     read_labelled,
     scrambled_sources,
     shuffled,
@@ -169,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         help="cluster each N consecutive articles as a separate stream (default: one stream)",
     )
     parser.add_argument(
+        "--dates",
+        type=float,
+        default=0,
+        metavar="DAYS",
+        help="date each story at random within DAYS days first (default: keep the file's dates)",
+    )
+    parser.add_argument(
         "--copies",
         type=int,
         default=0,
@@ -178,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = ClusterSettings(**parse_overrides(args.overrides))  # type: ignore[arg-type]
     rows = read_labelled(args.path)
+    if args.dates > 0:
+        rows = dated(rows, args.dates)
     chunking = f", in streams of {args.chunk}" if args.chunk > 0 else ""
+    if args.dates > 0:
+        chunking += f", stories dated within {args.dates:g} days"
     labels = len({row.label for row in rows})
     print(f"{args.path.name}: {len(rows)} articles, {labels} labels{chunking}")
     scrambled = scrambled_sources(rows)

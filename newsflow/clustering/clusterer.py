@@ -127,6 +127,10 @@ class StoryClusterer:
             tuple(absorbed.state() for absorbed in merged),
         )
 
+    def __len__(self) -> int:
+        """How many articles the window holds."""
+        return len(self._members)
+
     def save(self, path: Path) -> None:
         """Write the window to `path` atomically (temporary file, then rename)."""
         write_state(path, self._state())

@@ -77,7 +77,7 @@ class StoryClusterer:
         self._by_id: dict[str, int] = {}
         self._by_hash: dict[str, int] = {}
         self._expiry: list[tuple[float, int]] = []
-        self._clock: float | None = None
+        # The clock after each of the latest arrivals: the latest time seen, as it stood then.
         self._recent_clocks: deque[float] = deque(maxlen=settings.window_lag_articles)
         self._next_number = 0
 
@@ -153,15 +153,15 @@ class StoryClusterer:
 
     def _time_of(self, doc: Document) -> tuple[float, float]:
         """The document's time and the clock, moved forward to it if it is later."""
+        latest = self._recent_clocks[-1] if self._recent_clocks else None
         if doc.published_at is None:
-            when = self._clock if self._clock is not None else 0.0
+            when = latest if latest is not None else 0.0
         else:
             published = doc.published_at
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
             when = published.timestamp()
-        clock = when if self._clock is None else max(self._clock, when)
-        self._clock = clock
+        clock = when if latest is None else max(latest, when)
         self._recent_clocks.append(clock)
         return when, clock
 
@@ -304,7 +304,6 @@ class StoryClusterer:
         members; indexes and document frequencies are rebuilt from these on load."""
         return {
             "signature_settings": self._signature_settings(),
-            "clock": self._clock,
             "recent_clocks": list(self._recent_clocks),
             "next_number": self._next_number,
             "stories": [
@@ -335,7 +334,6 @@ class StoryClusterer:
                 "shingle_size = "
                 f"{state['signature_settings']}, the settings say {self._signature_settings()}"
             )
-        self._clock = state["clock"]
         self._recent_clocks.extend(state["recent_clocks"])
         self._next_number = state["next_number"]
         for record in state["stories"]:

@@ -133,6 +133,9 @@ def scrambled_sources(rows: list[Labelled], outlets: int = 15, seed: int = 0) ->
     return result
 
 
+_DATES_START = datetime(2019, 1, 1, tzinfo=UTC)
+
+
 def dated(rows: list[Labelled], span_days: float, seed: int = 0) -> list[Labelled]:
     """The rows with `published_at` set: each story on a random day of `span_days` from
     2019-01-01, its articles within the 12 hours after it; the file order is kept, so the dates
@@ -145,9 +148,6 @@ def dated(rows: list[Labelled], span_days: float, seed: int = 0) -> list[Labelle
         published = day + timedelta(hours=rng.uniform(0, 12))
         result.append(replace(row, doc=replace(row.doc, published_at=published)))
     return result
-
-
-_DATES_START = datetime(2019, 1, 1, tzinfo=UTC)
 
 
 def shuffled(rows: list[Labelled], seed: int = 0, block: int = 0) -> list[Labelled]:

@@ -207,9 +207,11 @@ class StoryClusterer:
             settings.max_posting,
             settings.max_candidates * _CANDIDATE_POOL,
         )
-        open_stories = (stories[n] for n in pool if self._is_open(stories[n], when))
-        for story in islice(open_stories, settings.max_candidates):
-            score = self._similarity(query, names, when, doc.source, story)
+        # Stories kept in memory by the lag but out of the article's time are passed over.
+        gaps = ((stories[n], stories[n].gap_hours(when)) for n in pool)
+        open_stories = ((story, gap) for story, gap in gaps if gap <= settings.window_hours)
+        for story, gap in islice(open_stories, settings.max_candidates):
+            score = self._similarity(query, names, gap, doc.source, story)
             if score >= settings.join_threshold:
                 scored.append((score, story.number))
         if not scored:
@@ -228,11 +230,16 @@ class StoryClusterer:
         return story.gap_hours(when) <= self.settings.window_hours
 
     def _similarity(
-        self, query: Query, names: frozenset[str], when: float, source: str | None, story: Story
+        self,
+        query: Query,
+        names: frozenset[str],
+        gap_hours: float,
+        source: str | None,
+        story: Story,
     ) -> float:
         """Mean cosine to the story's articles (the centroid is the sum of their unit vectors),
         lowered when the story has none of the article's key names, for an outlet already in
-        the story, and for a time gap beyond the grace period.
+        the story, and for a time gap (`gap_hours` to its span) beyond the grace period.
 
         The mean, not the cosine to the centroid: a centroid of dissimilar articles is short,
         so dividing by its length would make a loose story look close to everything."""
@@ -242,7 +249,7 @@ class StoryClusterer:
             score *= settings.name_miss_factor
         if source is not None and source in story.sources:
             score *= settings.same_source_factor
-        late = story.gap_hours(when) - settings.decay_grace_hours
+        late = gap_hours - settings.decay_grace_hours
         if late > 0:
             score *= 0.5 ** (late / settings.decay_half_life_hours)
         return score

@@ -178,8 +178,25 @@ class ClusterSettings(_Section):
         default=0.3,
         ge=0,
         le=1,
-        description="similarity factor for a story that already has an "
-        "article from the same outlet (outlets rarely write one event up twice)",
+        description="similarity factor for a story that already has an article from the same "
+        "outlet, while the stream shows that outlets rarely write one story up twice",
+    )
+    same_source_evidence: int = Field(
+        default=30,
+        ge=0,
+        description="confident joins seen before the same-outlet factor may apply",
+    )
+    same_source_repeat_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="the same-outlet factor applies while at most this share of confident "
+        "joins found their outlet in the story already",
+    )
+    confident_join: float = Field(
+        default=0.4,
+        ge=0,
+        description="similarity to a story at which a join counts as evidence about outlets",
     )
     key_names: int = Field(
         default=3,

@@ -12,6 +12,7 @@ from typing import Any
 
 from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
 from newsflow.clustering.model import Assignment, Document
+from newsflow.clustering.outlets import OutletEvidence
 from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, shingle_words
@@ -53,6 +54,11 @@ class StoryClusterer:
     time seen so far (the POSIX epoch before any), so a batch file without timestamps is one
     moment.
 
+    Outlets: a story that already has the document's `source` counts at `same_source_factor`,
+    but only while the stream shows that outlets rarely write one story up twice (at least
+    `same_source_evidence` joins at `confident_join`, at most `same_source_repeat_share` of
+    them to a story holding their outlet); streams with follow-ups keep the factor off.
+
     Time: a story is open to a document within `window_hours` of the story's span, by the
     documents' own times, and its similarity decays beyond `decay_grace_hours`. The clock is
     the latest time seen; a story is forgotten with its articles once the clock, as it stood
@@ -72,6 +78,7 @@ class StoryClusterer:
         self._near = NearDuplicateIndex(self._hasher)
         self._index = StoryIndex()
         self._frequencies = DocumentFrequencies(settings.idf_prior_documents)
+        self._outlets = OutletEvidence()
         self._stories: dict[int, Story] = {}
         self._members: dict[int, Member] = {}
         self._by_id: dict[str, int] = {}
@@ -200,6 +207,13 @@ class StoryClusterer:
         settings = self.settings
         query = Query(vector)
         stories = self._stories
+        source = doc.source
+        outlets_rarely_repeat = self._outlets.outlets_rarely_repeat(
+            settings.same_source_evidence, settings.same_source_repeat_share
+        )
+        outlet_factor = settings.same_source_factor if outlets_rarely_repeat else 1.0
+        closest: Story | None = None
+        closest_similarity = 0.0
         scored: list[tuple[float, int]] = []
         pool = self._index.candidates(
             vector,
@@ -211,9 +225,23 @@ class StoryClusterer:
         gaps = ((stories[n], stories[n].gap_hours(when)) for n in pool)
         open_stories = ((story, gap) for story, gap in gaps if gap <= settings.window_hours)
         for story, gap in islice(open_stories, settings.max_candidates):
-            score = self._similarity(query, names, gap, doc.source, story)
+            # Mean cosine to the story's articles (its centroid is the sum of their unit
+            # vectors). Not the cosine to the centroid: a centroid of dissimilar articles is
+            # short, so dividing by its length would make a loose story look close to all.
+            similarity = query.dot(story.centroid) / story.vectors
+            if similarity > closest_similarity:
+                closest, closest_similarity = story, similarity
+            factor = outlet_factor if source is not None and source in story.sources else 1.0
+            score = self._adjusted(similarity, names, gap, factor, story)
             if score >= settings.join_threshold:
                 scored.append((score, story.number))
+        # A join nobody doubts is evidence about whether outlets repeat in a story.
+        if (
+            closest is not None
+            and source is not None
+            and closest_similarity >= settings.confident_join
+        ):
+            self._outlets.observe(source in closest.sources)
         if not scored:
             return self._open_story(number, doc, when, clock), ()
         scored.sort(key=lambda item: (-item[0], item[1]))
@@ -229,26 +257,21 @@ class StoryClusterer:
         """Whether an article of time `when` may join `story`: within the window of its span."""
         return story.gap_hours(when) <= self.settings.window_hours
 
-    def _similarity(
+    def _adjusted(
         self,
-        query: Query,
+        similarity: float,
         names: frozenset[str],
         gap_hours: float,
-        source: str | None,
+        outlet_factor: float,
         story: Story,
     ) -> float:
-        """Mean cosine to the story's articles (the centroid is the sum of their unit vectors),
-        lowered when the story has none of the article's key names, for an outlet already in
-        the story, and for a time gap (`gap_hours` to its span) beyond the grace period.
-
-        The mean, not the cosine to the centroid: a centroid of dissimilar articles is short,
-        so dividing by its length would make a loose story look close to everything."""
+        """`similarity` to `story` times `outlet_factor`, lowered when the story has none of
+        the article's key names and for a time gap (`gap_hours` to its span) beyond the grace
+        period."""
         settings = self.settings
-        score = query.dot(story.centroid) / story.vectors if story.vectors else 0.0
+        score = similarity * outlet_factor
         if names and names.isdisjoint(story.names):
             score *= settings.name_miss_factor
-        if source is not None and source in story.sources:
-            score *= settings.same_source_factor
         late = gap_hours - settings.decay_grace_hours
         if late > 0:
             score *= 0.5 ** (late / settings.decay_half_life_hours)
@@ -312,6 +335,7 @@ class StoryClusterer:
         return {
             "signature_settings": self._signature_settings(),
             "recent_clocks": list(self._recent_clocks),
+            "outlet_evidence": [self._outlets.joins, self._outlets.repeats],
             "next_number": self._next_number,
             "stories": [
                 {
@@ -342,6 +366,8 @@ class StoryClusterer:
                 f"{state['signature_settings']}, the settings say {self._signature_settings()}"
             )
         self._recent_clocks.extend(state["recent_clocks"])
+        joins, repeats = state["outlet_evidence"]
+        self._outlets = OutletEvidence(int(joins), int(repeats))
         self._next_number = state["next_number"]
         for record in state["stories"]:
             story = Story(

@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-# 2: stories keep a vector count, not the norm; 3: shingles of split words; 4: arrival clocks
-SNAPSHOT_FORMAT = 4
+# 2: stories keep a vector count, not the norm; 3: shingles of split words; 4: arrival clocks;
+# 5: outlet evidence
+SNAPSHOT_FORMAT = 5
 
 
 class SnapshotError(ValueError):

@@ -1,18 +1,22 @@
-"""Fixtures of the clustering tests: settings, seed articles, corpus articles and copies."""
+"""Fixtures of the clustering tests: settings, seed articles, corpus articles and copies, and
+made-up write-ups of events by chosen outlets."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from benchmarks.cluster_data import CORPUS, SAME_STORY, corpus_articles
-from newsflow.clustering import Document
+from newsflow.clustering import Document, StoryClusterer
 from newsflow.config import ClusterSettings
 
 REPO = Path(__file__).resolve().parents[2]
+_EVENT_TIME = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -56,3 +60,38 @@ def same_story_val() -> Path:
     if not path.is_file():
         pytest.skip("same-story dataset not found beside the repo (../shared/datasets)")
     return path
+
+
+def _event_words(event: int) -> list[str]:
+    """Twenty made-up words of one event, shared with no other event."""
+    tag = chr(97 + event // 26) + chr(97 + event % 26)
+    stems = ["kestr", "marl", "ovat", "plimb", "quorv", "rusk", "sprag", "tolv", "umbr", "vesk"]
+    return [f"{stem}{tag}{suffix}q" for suffix in ("o", "u") for stem in stems]
+
+
+def event_write_up(doc_id: str, event: int, shared: int, outlet: str) -> Document:
+    """An article on `event` using `shared` of its words (in an order of its own, so that it
+    is no copy) and words of its own for the rest."""
+    words = _event_words(event)[:shared] + [f"{doc_id}w{n}q" for n in range(20 - shared)]
+    random.Random(doc_id).shuffle(words)
+    return Document(
+        doc_id,
+        " ".join(words[:4]),
+        " ".join(words),
+        published_at=_EVENT_TIME,
+        source=outlet,
+    )
+
+
+def paired_write_ups(
+    clusterer: StoryClusterer, second_outlet: Callable[[int], str]
+) -> dict[int, str]:
+    """Forty events, each written up in close words by `outlet-EVENT` and then by
+    `second_outlet(event)` (confident joins); the story id of each event."""
+    stories = {}
+    for event in range(40):
+        first = clusterer.add(event_write_up(f"e{event}a", event, 20, f"outlet-{event}"))
+        second = clusterer.add(event_write_up(f"e{event}b", event, 17, second_outlet(event)))
+        assert second.story_id == first.story_id
+        stories[event] = first.story_id
+    return stories

@@ -10,7 +10,7 @@ import pytest
 from benchmarks.cluster_data import syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.config import ClusterSettings
-from tests.cluster.conftest import seed_documents
+from tests.cluster.conftest import event_write_up, paired_write_ups, seed_documents
 
 T0 = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
 
@@ -309,3 +309,27 @@ def test_the_key_name_check_separates_same_offence_different_players(
     checking = settings.model_copy(update={"name_miss_factor": 0.3})
     clusterer = StoryClusterer(checking)
     assert clusterer.add(first).story_id != clusterer.add(second).story_id
+
+
+def test_outlets_seen_writing_follow_ups_keep_them_in_their_story(
+    settings: ClusterSettings,
+) -> None:
+    clusterer = StoryClusterer(settings)
+    stories = paired_write_ups(clusterer, second_outlet=lambda event: f"outlet-{event}")
+
+    follow_up = clusterer.add(event_write_up("e0c", 0, 9, "outlet-0"))  # loosely worded
+
+    assert follow_up.story_id == stories[0]
+
+
+def test_where_outlets_never_repeat_a_second_article_of_one_outlet_opens_a_story(
+    settings: ClusterSettings,
+) -> None:
+    clusterer = StoryClusterer(settings)
+    stories = paired_write_ups(clusterer, second_outlet=lambda event: f"other-{event}")
+
+    same_outlet = clusterer.add(event_write_up("e0c", 0, 9, "outlet-0"))
+    new_outlet = clusterer.add(event_write_up("e0d", 0, 9, "outlet-new"))
+
+    assert same_outlet.story_id != stories[0]
+    assert new_outlet.story_id == stories[0]

@@ -14,6 +14,7 @@ from benchmarks.cluster_data import read_labelled, syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.clustering.snapshot import SNAPSHOT_FORMAT, SnapshotError
 from newsflow.config import ClusterSettings
+from tests.cluster.conftest import event_write_up, paired_write_ups
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -99,3 +100,18 @@ def test_a_state_with_other_shingling_settings_is_refused(
     other = settings.model_copy(update={"shingle_size": settings.shingle_size + 1})
     with pytest.raises(SnapshotError, match="shingle_size"):
         StoryClusterer.load(tmp_path / "state", other)
+
+
+def test_a_restored_clusterer_keeps_what_it_learned_about_outlets(
+    settings: ClusterSettings, tmp_path: Path
+) -> None:
+    """Forty events written up by two distinct outlets each: outlets do not repeat, so after
+    the restore a loosely worded second article of one outlet still opens a story."""
+    clusterer = StoryClusterer(settings)
+    stories = paired_write_ups(clusterer, second_outlet=lambda event: f"other-{event}")
+    state = tmp_path / "cluster.json.gz"
+    clusterer.save(state)
+    restored = StoryClusterer.load(state, settings)
+
+    assert restored.add(event_write_up("e0c", 0, 9, "outlet-0")).story_id != stories[0]
+    assert restored.add(event_write_up("e0d", 0, 9, "outlet-new")).story_id == stories[0]

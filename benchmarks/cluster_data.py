@@ -133,6 +133,24 @@ def scrambled_sources(rows: list[Labelled], outlets: int = 15, seed: int = 0) ->
     return result
 
 
+def with_follow_ups(rows: list[Labelled], share: float = 0.3, seed: int = 0) -> list[Labelled]:
+    """The rows with, in a `share` of the stories drawn at random, the second article given the
+    outlet of the first: an outlet writing a follow-up, as wires and live pages do."""
+    rng = random.Random(seed)
+    first_outlet: dict[str, str | None] = {}
+    follows: dict[str, bool] = {}
+    result = []
+    for row in rows:
+        if row.label not in first_outlet:
+            first_outlet[row.label] = row.doc.source
+            follows[row.label] = rng.random() < share
+        elif follows[row.label]:
+            follows[row.label] = False
+            row = replace(row, doc=replace(row.doc, source=first_outlet[row.label]))
+        result.append(row)
+    return result
+
+
 _DATES_START = datetime(2019, 1, 1, tzinfo=UTC)
 
 

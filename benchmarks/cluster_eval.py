@@ -3,9 +3,10 @@
 Runs `StoryClusterer` over a labelled JSONL file in file order and reports B-cubed and pairwise
 precision/recall/F1 and the number of clusters against the number of labels, for the clusterer
 and for a naive online TF-IDF centroid clusterer with one cosine threshold. Then the same on
-three harder views of the data: outlet names removed, outlets scrambled (each story's articles
-from random distinct outlets, as in real news) and, with outlets scrambled, the articles in a
-shuffled order. With `--dates DAYS` every story first gets a random date within DAYS days (the
+four harder views of the data: outlet names removed, outlets scrambled (each story's articles
+from random distinct outlets, as in real news), with outlets scrambled the articles in a
+shuffled order, and with outlets scrambled follow-ups (in 30% of the stories the second
+article comes from the outlet of the first). With `--dates DAYS` every story first gets a random date within DAYS days (the
 file has none), its articles within 12 hours of it, so that the views test time handling too:
 dates out of order in file order, and interleaved once shuffled. With `--copies N` it also
 makes syndicated copies of N corpus pages and reports how many are found as copies.
@@ -37,6 +38,7 @@ from benchmarks.cluster_data import (
     scrambled_sources,
     shuffled,
     syndicated_copy,
+    with_follow_ups,
     without_sources,
 )
 from newsflow.clustering import StoryClusterer
@@ -202,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "no outlets": without_sources(rows),
         "scrambled": scrambled,
         "shuffled": shuffled(scrambled, block=args.chunk),
+        "follow-ups": with_follow_ups(scrambled),
     }
     for view, view_rows in views.items():
         print(f"-- {view}")

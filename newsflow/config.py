@@ -184,19 +184,19 @@ class ClusterSettings(_Section):
     same_source_evidence: int = Field(
         default=30,
         ge=0,
-        description="confident joins seen before the same-outlet factor may apply",
+        description="confident matches seen before the same-outlet factor may apply",
     )
     same_source_repeat_share: float = Field(
         default=0.05,
         ge=0,
         le=1,
         description="the same-outlet factor applies while at most this share of confident "
-        "joins found their outlet in the story already",
+        "matches found their outlet in the story already",
     )
-    confident_join: float = Field(
+    confident_match: float = Field(
         default=0.4,
         ge=0,
-        description="similarity to a story at which a join counts as evidence about outlets",
+        description="similarity to the closest story at which a match counts as evidence about outlets",
     )
     key_names: int = Field(
         default=3,

@@ -56,7 +56,7 @@ class StoryClusterer:
 
     Outlets: a story that already has the document's `source` counts at `same_source_factor`,
     but only while the stream shows that outlets rarely write one story up twice (at least
-    `same_source_evidence` joins at `confident_join`, at most `same_source_repeat_share` of
+    `same_source_evidence` matches at `confident_match`, at most `same_source_repeat_share` of
     them to a story holding their outlet); streams with follow-ups keep the factor off.
 
     Time: a story is open to a document within `window_hours` of the story's span, by the
@@ -235,11 +235,11 @@ class StoryClusterer:
             score = self._adjusted(similarity, names, gap, factor, story)
             if score >= settings.join_threshold:
                 scored.append((score, story.number))
-        # A join nobody doubts is evidence about whether outlets repeat in a story.
+        # A match nobody doubts (joined or not) is evidence about whether outlets repeat in a story.
         if (
             closest is not None
             and source is not None
-            and closest_similarity >= settings.confident_join
+            and closest_similarity >= settings.confident_match
         ):
             self._outlets.observe(source in closest.sources)
         if not scored:
@@ -335,7 +335,7 @@ class StoryClusterer:
         return {
             "signature_settings": self._signature_settings(),
             "recent_clocks": list(self._recent_clocks),
-            "outlet_evidence": [self._outlets.joins, self._outlets.repeats],
+            "outlet_evidence": [self._outlets.matches, self._outlets.repeats],
             "next_number": self._next_number,
             "stories": [
                 {
@@ -366,8 +366,8 @@ class StoryClusterer:
                 f"{state['signature_settings']}, the settings say {self._signature_settings()}"
             )
         self._recent_clocks.extend(state["recent_clocks"])
-        joins, repeats = state["outlet_evidence"]
-        self._outlets = OutletEvidence(int(joins), int(repeats))
+        matches, repeats = state["outlet_evidence"]
+        self._outlets = OutletEvidence(int(matches), int(repeats))
         self._next_number = state["next_number"]
         for record in state["stories"]:
             story = Story(

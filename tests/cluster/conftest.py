@@ -87,7 +87,7 @@ def paired_write_ups(
     clusterer: StoryClusterer, second_outlet: Callable[[int], str]
 ) -> dict[int, str]:
     """Forty events, each written up in close words by `outlet-EVENT` and then by
-    `second_outlet(event)` (confident joins); the story id of each event."""
+    `second_outlet(event)` (confident matches); the story id of each event."""
     stories = {}
     for event in range(40):
         first = clusterer.add(event_write_up(f"e{event}a", event, 20, f"outlet-{event}"))

@@ -151,6 +151,20 @@ def with_follow_ups(rows: list[Labelled], share: float = 0.3, seed: int = 0) -> 
     return result
 
 
+def with_varied_sizes(rows: list[Labelled], seed: int = 0) -> list[Labelled]:
+    """The rows with each story cut to a random 1, 2 or all 3 of its articles (file order
+    kept): real streams hold stories of every size, singletons most of all, where the dev files
+    give every story exactly three articles, a shape a method can lean on without showing it."""
+    rng = random.Random(seed)
+    by_story: dict[str, list[int]] = {}
+    for position, row in enumerate(rows):
+        by_story.setdefault(row.label, []).append(position)
+    kept: set[int] = set()
+    for positions in by_story.values():
+        kept.update(rng.sample(positions, rng.randint(1, len(positions))))
+    return [row for position, row in enumerate(rows) if position in kept]
+
+
 _DATES_START = datetime(2019, 1, 1, tzinfo=UTC)
 
 

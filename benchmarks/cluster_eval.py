@@ -3,13 +3,15 @@
 Runs `StoryClusterer` over a labelled JSONL file in file order and reports B-cubed and pairwise
 precision/recall/F1 and the number of clusters against the number of labels, for the clusterer
 and for a naive online TF-IDF centroid clusterer with one cosine threshold. Then the same on
-four harder views of the data: outlet names removed, outlets scrambled (each story's articles
+five harder views of the data: outlet names removed, outlets scrambled (each story's articles
 from random distinct outlets, as in real news), with outlets scrambled the articles in a
-shuffled order, and with outlets scrambled follow-ups (in 30% of the stories the second
-article comes from the outlet of the first). With `--dates DAYS` every story first gets a random date within DAYS days (the
-file has none), its articles within 12 hours of it, so that the views test time handling too:
-dates out of order in file order, and interleaved once shuffled. With `--copies N` it also
-makes syndicated copies of N corpus pages and reports how many are found as copies.
+shuffled order, with outlets scrambled follow-ups (in 30% of the stories the second article
+comes from the outlet of the first), and with outlets scrambled stories of varied sizes (each
+cut to a random 1, 2 or 3 of its articles). With `--dates DAYS` every story first gets a
+random date within DAYS days (the file has none), its articles within 12 hours of it, so that
+the views test time handling too: dates out of order in file order, and interleaved once
+shuffled. With `--copies N` it also makes syndicated copies of N corpus pages and reports how
+many are found as copies.
 
     python benchmarks/cluster_eval.py [PATH] [--set join_threshold=0.3 ...] [--dates 1095]
                                       [--chunk 921] [--copies 100]
@@ -39,6 +41,7 @@ from benchmarks.cluster_data import (
     shuffled,
     syndicated_copy,
     with_follow_ups,
+    with_varied_sizes,
     without_sources,
 )
 from newsflow.clustering import StoryClusterer
@@ -46,6 +49,7 @@ from newsflow.clustering.metrics import bcubed, pairwise
 from newsflow.config import ClusterSettings
 
 _WORD = re.compile(r"\w+")
+_NAIVE_VIEWS = ("as given", "shuffled", "varied sizes")  # enough: the baseline ignores outlets
 
 
 class NaiveClusterer:
@@ -205,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "scrambled": scrambled,
         "shuffled": shuffled(scrambled, block=args.chunk),
         "follow-ups": with_follow_ups(scrambled),
+        "varied sizes": with_varied_sizes(scrambled),
     }
     for view, view_rows in views.items():
         print(f"-- {view}")
@@ -212,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         predicted = in_chunks(lambda part: run_clusterer(part, settings), view_rows, args.chunk)
         print(report_line("clusterer", predicted, gold, time.perf_counter() - started))
-        if not args.no_naive and view in ("as given", "shuffled"):  # it ignores outlets
+        if not args.no_naive and view in _NAIVE_VIEWS:
             started = time.perf_counter()
             baseline = in_chunks(
                 lambda part: run_naive(part, args.naive_threshold), view_rows, args.chunk

@@ -9,6 +9,7 @@ from benchmarks.cluster_data import (
     scrambled_sources,
     shuffled,
     with_follow_ups,
+    with_varied_sizes,
     without_sources,
 )
 from benchmarks.cluster_eval import run_clusterer, run_naive
@@ -54,3 +55,18 @@ def test_scrambled_outlets_give_each_story_distinct_outlets_from_the_whole_pool(
     assert all(len(set(outlets)) == len(outlets) for outlets in by_story.values())
     first_outlets = {outlets[0] for outlets in by_story.values()}
     assert len(first_outlets) == 15  # no outlet marks the start of a story
+
+
+def test_varied_sizes_keep_stories_of_one_two_and_three_articles_in_file_order(
+    same_story_val: Path,
+) -> None:
+    rows = read_labelled(same_story_val)
+    cut = with_varied_sizes(rows)
+    sizes: dict[str, int] = {}
+    for row in cut:
+        sizes[row.label] = sizes.get(row.label, 0) + 1
+
+    assert set(sizes) == {row.label for row in rows}  # every story keeps an article
+    assert set(sizes.values()) == {1, 2, 3}
+    positions = {row.doc.id: position for position, row in enumerate(rows)}
+    assert [positions[row.doc.id] for row in cut] == sorted(positions[row.doc.id] for row in cut)

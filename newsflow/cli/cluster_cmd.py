@@ -41,9 +41,13 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
 
 
-def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> int:
-    """Stream the articles of `source` through `clusterer`, writing one assignment per line."""
+def _cluster_file(
+    clusterer: StoryClusterer, source: Path, target: TextIO
+) -> tuple[int, dict[str, str]]:
+    """Stream the articles of `source` through `clusterer`, writing one assignment per line;
+    returns how many, and the stories merged away meanwhile with the story each went into."""
     written = 0
+    merged_into: dict[str, str] = {}
     columns = (
         TextColumn("clustering"),
         BarColumn(),
@@ -60,9 +64,35 @@ def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> in
                 document = document_from_record(record)
             except ValueError as exc:
                 raise MalformedLine(f"line {number}: {exc}") from exc
-            target.write(json.dumps(assignment_record(clusterer.add(document))) + "\n")
+            assignment = clusterer.add(document)
+            merged_into.update((absorbed.id, assignment.story_id) for absorbed in assignment.merged)
+            target.write(json.dumps(assignment_record(assignment)) + "\n")
             written += 1
-    return written
+    return written, merged_into
+
+
+def _final_story(story_id: str, merged_into: dict[str, str]) -> str:
+    """The story `story_id` ended up in, following merges (the survivor of a merge is never
+    merged into a story it absorbed, so the chain ends)."""
+    while story_id in merged_into:
+        story_id = merged_into[story_id]
+    return story_id
+
+
+def _resolve_merges(path: Path, merged_into: dict[str, str]) -> None:
+    """Rewrite the assignments in `path` with the story each article is in at the end, as the
+    store reports them."""
+    handle, resolved = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with path.open(encoding="utf-8") as lines, os.fdopen(handle, "w", encoding="utf-8") as out:
+            for line in lines:
+                row = json.loads(line)
+                row["story_id"] = _final_story(row["story_id"], merged_into)
+                out.write(json.dumps(row) + "\n")
+        os.replace(resolved, path)
+    except BaseException:
+        Path(resolved).unlink(missing_ok=True)
+        raise
 
 
 def _umask() -> int:
@@ -95,7 +125,8 @@ def cluster(
 
     Input lines: {"id", "title", "text", "published_at"?, "source"?, "url"?, "language"?},
     processed in file order as a stream. Output lines: {"id", "story_id", "duplicate_of"}.
-    Articles without published_at take the latest time seen so far. The output file appears
+    Articles without published_at take the latest time seen so far. A story merged into
+    another later in the file is reported as the one it went into. The output file appears
     only when every line was processed.
     """
     settings = settings_for().cluster
@@ -110,7 +141,9 @@ def cluster(
     handle, temporary = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as target:
-            written = _cluster_file(clusterer, input_path, target)
+            written, merged_into = _cluster_file(clusterer, input_path, target)
+        if merged_into:
+            _resolve_merges(Path(temporary), merged_into)
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, output_path)
     except (MalformedLine, UnicodeDecodeError) as exc:

@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from benchmarks.cluster_data import syndicated_copy
@@ -68,6 +69,30 @@ def test_a_malformed_line_stops_with_its_number_and_no_output(tmp_path: Path) ->
     result = runner.invoke(app, ["cluster", "-i", str(source), "-o", str(target)])
     assert result.exit_code == 1
     assert "line 1: field 'text' must be a string" in result.output
+
+
+def test_articles_of_a_story_merged_later_report_the_story_it_went_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_CLUSTER_JOIN_THRESHOLD", "0.3")
+    monkeypatch.setenv("NEWSFLOW_CLUSTER_MERGE_THRESHOLD", "0.3")
+    documents = [
+        Document("a", "Zephyrine Okonkwo wins Halvorsen prize", "Okonkwo Halvorsen Zephyrine"),
+        Document("b", "Quarmby Institute funds Vasquez lab", "Quarmby Vasquez Institute"),
+        Document("c", "Okonkwo Halvorsen Zephyrine Quarmby Vasquez Institute", "prize lab funds"),
+        Document("d", "Lokales", "Die Feuerwehr löschte in Kassel einen Brand."),
+    ]
+    source = _write_jsonl(tmp_path / "in.jsonl", documents)
+    target = tmp_path / "out.jsonl"
+
+    result = runner.invoke(app, ["cluster", "-i", str(source), "-o", str(target)])
+
+    assert result.exit_code == 0, result.output
+    rows = _read_jsonl(target)
+    assert [row["id"] for row in rows] == ["a", "b", "c", "d"]
+    assert rows[0]["story_id"] == rows[1]["story_id"] == rows[2]["story_id"]
+    assert rows[3]["story_id"] != rows[0]["story_id"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 
 
 def test_a_state_file_carries_stories_across_runs(tmp_path: Path) -> None:

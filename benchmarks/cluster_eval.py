@@ -44,7 +44,7 @@ from benchmarks.cluster_data import (
     with_varied_sizes,
     without_sources,
 )
-from newsflow.clustering import StoryClusterer
+from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.metrics import bcubed, pairwise
 from newsflow.config import ClusterSettings
 
@@ -102,7 +102,13 @@ def report_line(name: str, predicted: Sequence[str], gold: Sequence[str], second
 def run_clusterer(rows: list[Labelled], settings: ClusterSettings) -> list[str]:
     """The story id of each row, in order."""
     clusterer = StoryClusterer(settings)
-    return [clusterer.add(row.doc).story_id for row in rows]
+    merges = Merges()
+    story_ids = []
+    for row in rows:
+        assignment = clusterer.add(row.doc)
+        merges.record(assignment)
+        story_ids.append(assignment.story_id)
+    return [merges.final(story_id) for story_id in story_ids]
 
 
 def run_naive(rows: list[Labelled], threshold: float) -> list[str]:

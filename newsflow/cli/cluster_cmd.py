@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from newsflow.cli.app import app, console, fail, settings_for
-from newsflow.clustering import StoryClusterer
+from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 
@@ -41,13 +41,11 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
 
 
-def _cluster_file(
-    clusterer: StoryClusterer, source: Path, target: TextIO
-) -> tuple[int, dict[str, str]]:
+def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> tuple[int, Merges]:
     """Stream the articles of `source` through `clusterer`, writing one assignment per line;
-    returns how many, and the stories merged away meanwhile with the story each went into."""
+    returns how many, and the merges made meanwhile."""
     written = 0
-    merged_into: dict[str, str] = {}
+    merges = Merges()
     columns = (
         TextColumn("clustering"),
         BarColumn(),
@@ -65,21 +63,13 @@ def _cluster_file(
             except ValueError as exc:
                 raise MalformedLine(f"line {number}: {exc}") from exc
             assignment = clusterer.add(document)
-            merged_into.update((absorbed.id, assignment.story_id) for absorbed in assignment.merged)
+            merges.record(assignment)
             target.write(json.dumps(assignment_record(assignment)) + "\n")
             written += 1
-    return written, merged_into
+    return written, merges
 
 
-def _final_story(story_id: str, merged_into: dict[str, str]) -> str:
-    """The story `story_id` ended up in, following merges (the survivor of a merge is never
-    merged into a story it absorbed, so the chain ends)."""
-    while story_id in merged_into:
-        story_id = merged_into[story_id]
-    return story_id
-
-
-def _resolve_merges(path: Path, merged_into: dict[str, str]) -> None:
+def _resolve_merges(path: Path, merges: Merges) -> None:
     """Rewrite the assignments in `path` with the story each article is in at the end, as the
     store reports them."""
     handle, resolved = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -87,7 +77,7 @@ def _resolve_merges(path: Path, merged_into: dict[str, str]) -> None:
         with path.open(encoding="utf-8") as lines, os.fdopen(handle, "w", encoding="utf-8") as out:
             for line in lines:
                 row = json.loads(line)
-                row["story_id"] = _final_story(row["story_id"], merged_into)
+                row["story_id"] = merges.final(row["story_id"])
                 out.write(json.dumps(row) + "\n")
         os.replace(resolved, path)
     except BaseException:
@@ -141,9 +131,9 @@ def cluster(
     handle, temporary = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as target:
-            written, merged_into = _cluster_file(clusterer, input_path, target)
-        if merged_into:
-            _resolve_merges(Path(temporary), merged_into)
+            written, merges = _cluster_file(clusterer, input_path, target)
+        if merges:
+            _resolve_merges(Path(temporary), merges)
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, output_path)
     except (MalformedLine, UnicodeDecodeError) as exc:

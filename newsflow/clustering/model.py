@@ -42,3 +42,26 @@ class Assignment:
     duplicate_of: str | None
     story: StoryState
     merged: tuple[StoryState, ...] = ()
+
+
+class Merges:
+    """The stories merged away during a run, so that each article can be reported under the
+    story it is in at the end rather than the one it joined."""
+
+    def __init__(self) -> None:
+        self._into: dict[str, str] = {}
+
+    def record(self, assignment: Assignment) -> None:
+        """Note the stories `assignment` merged into its story."""
+        for absorbed in assignment.merged:
+            self._into[absorbed.id] = assignment.story_id
+
+    def final(self, story_id: str) -> str:
+        """The story `story_id` ended up in. Each merge goes into an older story, so the
+        chain ends."""
+        while story_id in self._into:
+            story_id = self._into[story_id]
+        return story_id
+
+    def __bool__(self) -> bool:
+        return bool(self._into)

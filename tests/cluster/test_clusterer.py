@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from benchmarks.cluster_data import syndicated_copy
-from newsflow.clustering import Document, StoryClusterer
+from newsflow.clustering import Assignment, Document, Merges, StoryClusterer, StoryState
 from newsflow.config import ClusterSettings
 from tests.cluster.conftest import event_write_up, paired_write_ups, seed_documents
 
@@ -229,6 +229,19 @@ def test_an_article_matching_two_stories_merges_them(settings: ClusterSettings) 
     assert both.story.article_count == 3
     assert both.story.sources == ("one", "three", "two")
     assert clusterer.add(_doc("b", "", "", 3)).story_id == left.story_id
+
+
+def test_merges_follow_a_story_through_every_merge_after_it() -> None:
+    def state(story_id: str) -> StoryState:
+        return StoryState(story_id, "headline", T0, T0, 1, (), ())
+
+    merges = Merges()
+    assert not merges
+    merges.record(Assignment("x", "b", None, state("b"), (state("c"),)))
+    merges.record(Assignment("y", "a", None, state("a"), (state("b"), state("d"))))
+
+    assert merges
+    assert [merges.final(story) for story in "abcde"] == ["a", "a", "a", "a", "e"]
 
 
 def test_german_and_french_write_ups_cluster_by_event(settings: ClusterSettings) -> None:

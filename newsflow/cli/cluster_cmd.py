@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import IO, Annotated, TextIO
 
 import typer
 from rich.progress import (
@@ -23,6 +22,7 @@ from newsflow.cli.app import app, console, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
+from newsflow.files import replacing
 
 
 class MalformedLine(ValueError):
@@ -41,10 +41,9 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
 
 
-def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> tuple[int, Merges]:
+def _cluster_file(clusterer: StoryClusterer, source: Path, target: IO[bytes]) -> Merges:
     """Stream the articles of `source` through `clusterer`, writing one assignment per line;
-    returns how many, and the merges made meanwhile."""
-    written = 0
+    returns the merges made meanwhile."""
     merges = Merges()
     columns = (
         TextColumn("clustering"),
@@ -64,31 +63,24 @@ def _cluster_file(clusterer: StoryClusterer, source: Path, target: TextIO) -> tu
                 raise MalformedLine(f"line {number}: {exc}") from exc
             assignment = clusterer.add(document)
             merges.record(assignment)
-            target.write(json.dumps(assignment_record(assignment)) + "\n")
-            written += 1
-    return written, merges
+            target.write(_line(assignment_record(assignment)))
+    return merges
 
 
-def _resolve_merges(path: Path, merges: Merges) -> None:
-    """Rewrite the assignments in `path` with the story each article is in at the end, as the
-    store reports them."""
-    handle, resolved = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with path.open(encoding="utf-8") as lines, os.fdopen(handle, "w", encoding="utf-8") as out:
-            for line in lines:
-                row = json.loads(line)
-                row["story_id"] = merges.final(row["story_id"])
-                out.write(json.dumps(row) + "\n")
-        os.replace(resolved, path)
-    except BaseException:
-        Path(resolved).unlink(missing_ok=True)
-        raise
+def _copy_resolved(draft: IO[bytes], target: IO[bytes], merges: Merges) -> int:
+    """Copy the assignments of `draft` to `target`, each under the story its article is in at
+    the end (as the store reports it); returns how many."""
+    count = 0
+    for line in draft:
+        row = json.loads(line)
+        row["story_id"] = merges.final(row["story_id"])
+        target.write(_line(row))
+        count += 1
+    return count
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _line(record: dict[str, str | None]) -> bytes:
+    return (json.dumps(record) + "\n").encode("utf-8")
 
 
 @app.command("cluster")
@@ -127,21 +119,16 @@ def cluster(
             clusterer = StoryClusterer(settings)
     except SnapshotError as exc:
         fail(str(exc))
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as target:
-            written, merges = _cluster_file(clusterer, input_path, target)
-        if merges:
-            _resolve_merges(Path(temporary), merges)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, output_path)
+        with (
+            replacing(output_path) as target,
+            tempfile.TemporaryFile(dir=output_path.parent) as draft,
+        ):
+            merges = _cluster_file(clusterer, input_path, draft)
+            draft.seek(0)
+            written = _copy_resolved(draft, target, merges)
     except (MalformedLine, UnicodeDecodeError) as exc:
-        Path(temporary).unlink(missing_ok=True)
         fail(f"{input_path}: {exc}")
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     if state is not None:
         clusterer.save(state)
     console.print(f"{written} articles clustered into {output_path}", highlight=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from newsflow.files import replacing
 
 # 2: stories keep a vector count, not the norm; 3: shingles of split words; 4: arrival clocks;
 # 5: outlet evidence
@@ -19,20 +19,12 @@ class SnapshotError(ValueError):
 
 
 def write_state(path: Path, state: dict[str, Any]) -> None:
-    """Write `state` to `path` through a temporary file in the same folder and a rename, so a
-    crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as out:
-                out.write(json.dumps({"format": SNAPSHOT_FORMAT, **state}).encode("utf-8"))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write `state` to `path`, replacing it whole (see `newsflow.files.replacing`)."""
+    with (
+        replacing(path) as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as out,
+    ):
+        out.write(json.dumps({"format": SNAPSHOT_FORMAT, **state}).encode("utf-8"))
 
 
 def read_state(path: Path) -> dict[str, Any]:

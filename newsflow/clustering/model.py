@@ -62,6 +62,3 @@ class Merges:
         while story_id in self._into:
             story_id = self._into[story_id]
         return story_id
-
-    def __bool__(self) -> bool:
-        return bool(self._into)

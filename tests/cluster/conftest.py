@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,20 @@ def seed_documents() -> list[Document]:
             )
         )
     return documents
+
+
+def bridged_stories() -> list[Document]:
+    """Two unrelated articles, then one that matches both: at join and merge thresholds of 0.3
+    it merges their stories."""
+    texts = [
+        ("a", "Zephyrine Okonkwo wins Halvorsen prize", "Okonkwo Halvorsen Zephyrine", "one"),
+        ("b", "Quarmby Institute funds Vasquez lab", "Quarmby Vasquez Institute", "two"),
+        ("c", "Okonkwo Halvorsen Zephyrine Quarmby Vasquez Institute", "prize lab funds", "three"),
+    ]
+    return [
+        Document(doc_id, title, text, _EVENT_TIME + timedelta(hours=hour), source)
+        for hour, (doc_id, title, text, source) in enumerate(texts)
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from benchmarks.cluster_data import syndicated_copy
 from newsflow.cli import app
 from newsflow.clustering import Document
-from tests.cluster.conftest import REPO, seed_documents
+from tests.cluster.conftest import REPO, bridged_stories, seed_documents
 
 runner = CliRunner()
 
@@ -76,12 +76,8 @@ def test_articles_of_a_story_merged_later_report_the_story_it_went_into(
 ) -> None:
     monkeypatch.setenv("NEWSFLOW_CLUSTER_JOIN_THRESHOLD", "0.3")
     monkeypatch.setenv("NEWSFLOW_CLUSTER_MERGE_THRESHOLD", "0.3")
-    documents = [
-        Document("a", "Zephyrine Okonkwo wins Halvorsen prize", "Okonkwo Halvorsen Zephyrine"),
-        Document("b", "Quarmby Institute funds Vasquez lab", "Quarmby Vasquez Institute"),
-        Document("c", "Okonkwo Halvorsen Zephyrine Quarmby Vasquez Institute", "prize lab funds"),
-        Document("d", "Lokales", "Die Feuerwehr löschte in Kassel einen Brand."),
-    ]
+    unrelated = Document("d", "Lokales", "Die Feuerwehr löschte in Kassel einen Brand.")
+    documents = [*bridged_stories(), unrelated]
     source = _write_jsonl(tmp_path / "in.jsonl", documents)
     target = tmp_path / "out.jsonl"
 

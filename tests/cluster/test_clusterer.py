@@ -10,7 +10,12 @@ import pytest
 from benchmarks.cluster_data import syndicated_copy
 from newsflow.clustering import Assignment, Document, Merges, StoryClusterer, StoryState
 from newsflow.config import ClusterSettings
-from tests.cluster.conftest import event_write_up, paired_write_ups, seed_documents
+from tests.cluster.conftest import (
+    bridged_stories,
+    event_write_up,
+    paired_write_ups,
+    seed_documents,
+)
 
 T0 = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
 
@@ -199,30 +204,10 @@ def test_a_story_far_away_in_time_is_not_joined_even_in_memory(settings: Cluster
 def test_an_article_matching_two_stories_merges_them(settings: ClusterSettings) -> None:
     merging = settings.model_copy(update={"join_threshold": 0.3, "merge_threshold": 0.3})
     clusterer = StoryClusterer(merging)
-    left = clusterer.add(
-        _doc(
-            "a",
-            "Zephyrine Okonkwo wins Halvorsen prize",
-            "Okonkwo Halvorsen Zephyrine",
-            0,
-            source="one",
-        )
-    )
-    right = clusterer.add(
-        _doc(
-            "b", "Quarmby Institute funds Vasquez lab", "Quarmby Vasquez Institute", 1, source="two"
-        )
-    )
+    first, second, bridge = bridged_stories()
+    left, right = clusterer.add(first), clusterer.add(second)
     assert left.story_id != right.story_id
-    both = clusterer.add(
-        _doc(
-            "c",
-            "Okonkwo Halvorsen Zephyrine Quarmby Vasquez Institute",
-            "prize lab funds",
-            2,
-            source="three",
-        )
-    )
+    both = clusterer.add(bridge)
     assert both.story_id == left.story_id  # the older story absorbs the younger
     assert [story.id for story in both.merged] == [right.story_id]
     assert both.story.merged_from == (right.story_id,)
@@ -236,11 +221,9 @@ def test_merges_follow_a_story_through_every_merge_after_it() -> None:
         return StoryState(story_id, "headline", T0, T0, 1, (), ())
 
     merges = Merges()
-    assert not merges
     merges.record(Assignment("x", "b", None, state("b"), (state("c"),)))
     merges.record(Assignment("y", "a", None, state("a"), (state("b"), state("d"))))
 
-    assert merges
     assert [merges.final(story) for story in "abcde"] == ["a", "a", "a", "a", "e"]
 
 

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from benchmarks.loopback import Response, serving
+from connectors.feeds.poll import FeedPoller, poll_policy
+from connectors.feeds.state import FeedState
 from connectors.http import Fetcher
-from connectors.http.feedpoll import FeedPoller, poll_policy
-from connectors.http.feedstate import FeedState
 from newsflow.config import FetchSettings
 
 ITEMS_PER_FEED = 20

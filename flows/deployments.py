@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
-from connectors.feedlist import FeedList
+from connectors.feeds.lists import FeedList
 from flows.poll_feeds import artifact_key, poll_feeds
 from flows.replay_seeds import replay_seeds
 

@@ -16,10 +16,10 @@ from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from connectors.feedlist import FeedSpec
-from connectors.feeds import FeedError
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.parse import FeedError
+from connectors.feeds.poll import FeedEntries, FeedPoller, is_transient
 from connectors.http import Fetcher, FetchError
-from connectors.http.feedpoll import FeedEntries, FeedPoller, is_transient
 from newsflow.ingest import fetch_article, read_source
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem

@@ -22,10 +22,10 @@ from typing import TypeVar
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from connectors.feedlist import FeedSpec, load_feed_list
+from connectors.feeds.lists import FeedSpec, load_feed_list
+from connectors.feeds.poll import FeedEntries, FeedPoller, poll_policy
+from connectors.feeds.state import FeedState, feed_state_turn
 from connectors.http import Fetcher
-from connectors.http.feedpoll import FeedEntries, FeedPoller, poll_policy
-from connectors.http.feedstate import FeedState, feed_state_turn
 from flows.fetch_tasks import (
     PollFeed,
     ReadFeed,

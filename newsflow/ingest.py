@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from connectors.feedlist import FeedSpec
-from connectors.feeds import FeedError, parse_feed
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.parse import FeedError, parse_feed
+from connectors.feeds.poll import FeedEntries, FeedPoller, is_transient
+from connectors.feeds.state import FeedState
+from connectors.feeds.urllist import parse_url_list
 from connectors.http import Fetcher, FetchError
-from connectors.http.feedpoll import FeedEntries, FeedPoller, is_transient
-from connectors.http.feedstate import FeedState
-from connectors.urllist import parse_url_list
 from newsflow.extract import PageInput, article_from_text, extract_article
 from newsflow.outcomes import RunReport, Skip, SkipReason
 from newsflow.sources import SourceItem

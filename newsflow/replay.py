@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from connectors.feedlist import FeedSpec
+from connectors.feeds.lists import FeedSpec
 from connectors.http import Fetcher
 from connectors.seeds import FEED_PATH, Seed, load_seeds, seed_site
 from connectors.static_site import serve

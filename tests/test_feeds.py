@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.feedlist import FeedListError, load_feed_list, parse_opml, parse_yaml
-from connectors.feeds import FeedError, parse_feed
-from connectors.urllist import parse_url_list
+from connectors.feeds.lists import FeedListError, load_feed_list, parse_opml, parse_yaml
+from connectors.feeds.parse import FeedError, parse_feed
+from connectors.feeds.urllist import parse_url_list
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 FEED_URL = "https://feeds.example.com/feed"

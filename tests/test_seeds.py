@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.feeds import parse_feed
+from connectors.feeds.parse import parse_feed
 from connectors.seeds import FEED_PATH, SeedError, load_seeds, seed_site
 from connectors.static_site import serve
 

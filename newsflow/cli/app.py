@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from connectors.feedlist import FeedList, FeedListError, load_feed_list
+from connectors.feeds.lists import FeedList, FeedListError, load_feed_list
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:

@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from connectors.feedlist import FeedListError, FeedSpec, export_opml, load_feed_list
+from connectors.feeds.discovery import discover_feeds
+from connectors.feeds.lists import FeedListError, FeedSpec, export_opml, load_feed_list
+from connectors.feeds.poll import poll_policy
+from connectors.feeds.state import FeedRecord, FeedState
 from connectors.http import Fetcher, FetchError
-from connectors.http.discovery import discover_feeds
-from connectors.http.feedpoll import poll_policy
-from connectors.http.feedstate import FeedRecord, FeedState
 from newsflow.cli.app import DataDirOption, JsonOption, app, fail, out, settings_for
 
 feeds_app = typer.Typer(

@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from connectors.feedlist import FeedList
+from connectors.feeds.lists import FeedList
+from connectors.feeds.poll import FeedPoller, poll_policy
+from connectors.feeds.state import feed_state_turn
 from connectors.http import Fetcher
-from connectors.http.feedpoll import FeedPoller, poll_policy
-from connectors.http.feedstate import feed_state_turn
 from connectors.seeds import SeedError, load_seeds
 from newsflow.cli.app import (
     DataDirOption,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
-from connectors.feedlist import load_feed_list
+from connectors.feeds.lists import load_feed_list
 from newsflow.config import Settings
 
 Services = dict[str, dict[str, Any]]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.feedlist import load_feed_list
+from connectors.feeds.lists import load_feed_list
 from flows.deployments import poll_deployments, replay_deployment
 from newsflow.cli import app
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.feedlist import FeedSpec
-from connectors.http.feedstate import FeedState, feed_state_turn
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.state import FeedState, feed_state_turn
 from flows.poll_report import FeedStatus
 from newsflow.outcomes import SkipReason
 from tests.flows.news_site import NewsSite

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.feedlist import FeedSpec, export_opml, parse_opml
-from connectors.http.discovery import (
+from connectors.feeds.discovery import (
     SitemapError,
     discover_feeds,
     looks_like_news_sitemap,
     parse_news_sitemap,
 )
+from connectors.feeds.lists import FeedSpec, export_opml, parse_opml
 
 PAGE = b"""<html><head>
 <base href="https://news.example/section/">

@@ -9,12 +9,12 @@ from typing import TypeVar
 
 import pytest
 
+from connectors.feeds.poll import FeedPoll, FeedPoller
+from connectors.feeds.schedule import PollPolicy
+from connectors.feeds.state import FeedState
 from connectors.http import Fetcher
-from connectors.http.feedpoll import FeedPoll, FeedPoller
-from connectors.http.feedstate import FeedState
 from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
-from newsflow.polling import PollPolicy
 from tests.http.server import MisbehavingServer
 
 pytestmark = pytest.mark.integration

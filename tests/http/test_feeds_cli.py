@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connectors.feedlist import parse_opml
-from connectors.http.feedstate import FeedState
+from connectors.feeds.lists import parse_opml
+from connectors.feeds.state import FeedState
 from newsflow.cli import app
 
 OPML = b"""<?xml version="1.0"?><opml version="2.0"><body>

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from connectors.feedlist import FeedSpec
-from connectors.http.feedstate import FeedState
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.state import FeedState
 
 
 def test_records_and_seen_keys_survive_reopening(tmp_path: Path) -> None:

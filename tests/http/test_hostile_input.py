@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.http.feedbody import read_feed
+from connectors.feeds.body import read_feed
 from newsflow.extract import PageInput, extract_article
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem

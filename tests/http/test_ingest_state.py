@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.feedlist import FeedSpec
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.poll import FeedPoller
+from connectors.feeds.schedule import PollPolicy
+from connectors.feeds.state import FeedState
 from connectors.http import Fetcher
-from connectors.http.feedpoll import FeedPoller
-from connectors.http.feedstate import FeedState
 from newsflow.config import FetchSettings
 from newsflow.ingest import ingest
 from newsflow.outcomes import RunReport
-from newsflow.polling import PollPolicy
 from schemas import Article
 from tests.http.server import MisbehavingServer
 

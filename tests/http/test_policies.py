@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.feeds.schedule import PollPolicy, feed_hint_s
+from connectors.feeds.seen import item_keys, new_items
 from connectors.http.charset import effective_charset
 from connectors.http.errors import Page
 from connectors.http.headers import (
@@ -19,8 +21,6 @@ from connectors.http.politeness import MAX_CRAWL_DELAY_S, HostBackingOff, HostLi
 from connectors.http.robots import RobotsAnswer, RobotsCache
 from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
-from newsflow.polling import PollPolicy, feed_hint_s
-from newsflow.seen import item_keys, new_items
 from newsflow.sources import SourceItem
 from newsflow.urls import canonicalize, redact_url
 

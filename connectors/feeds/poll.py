@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 
-from connectors.feedlist import FeedSpec
+from connectors.feeds.body import read_feed_page
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.schedule import PollPolicy, combine_hints, feed_hint_s
+from connectors.feeds.seen import item_keys, new_items
+from connectors.feeds.state import FeedRecord, FeedState
 from connectors.http.errors import FetchError, Page
-from connectors.http.feedbody import read_feed_page
-from connectors.http.feedstate import FeedRecord, FeedState
 from connectors.http.fetcher import Fetcher
 from connectors.http.headers import parse_max_age
 from newsflow.config import FetchSettings
 from newsflow.outcomes import Skip, SkipReason
-from newsflow.polling import PollPolicy, combine_hints, feed_hint_s
-from newsflow.seen import item_keys, new_items
 from newsflow.sources import SourceItem
 from newsflow.urls import redact_url
 

@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from connectors.feedlist import DEFAULT_GROUP, FeedSpec
-from newsflow.seen import ItemKey
+from connectors.feeds.lists import DEFAULT_GROUP, FeedSpec
+from connectors.feeds.seen import ItemKey
 
 FILE_NAME = "feedstate.sqlite"
 

@@ -1,6 +1,6 @@
 """A fetched feed body into source items, or a `Skip` saying why not: never an exception.
 
-RSS/Atom/JSON Feed go to `connectors.feeds.parse_feed`; a news sitemap (a `<urlset>` with the
+RSS/Atom/JSON Feed go to `connectors.feeds.parse.parse_feed`; a news sitemap (a `<urlset>` with the
 news namespace) to `parse_news_sitemap`. Both only ever see bytes the fetcher already capped.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from connectors.feeds import FeedError, parse_feed
-from connectors.http.discovery import SitemapError, looks_like_news_sitemap, parse_news_sitemap
+from connectors.feeds.discovery import SitemapError, looks_like_news_sitemap, parse_news_sitemap
+from connectors.feeds.parse import FeedError, parse_feed
 from connectors.http.errors import Page
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
@@ -23,7 +23,7 @@ def read_feed(
 ) -> list[SourceItem] | Skip:
     """The entries of a feed or news sitemap document, or `Skip(feed-parse-error)`.
 
-    `source` names the outlet when the feed list does (see `connectors.feeds.parse_feed`).
+    `source` names the outlet when the feed list does (see `connectors.feeds.parse.parse_feed`).
     """
     try:
         if looks_like_news_sitemap(content):

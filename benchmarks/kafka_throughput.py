@@ -1,6 +1,6 @@
 """Articles/s through newsflow's Kafka bus vs raw kafka-python, same payloads, same broker.
 
-newsflow path: `KafkaBus.publish` + `flush`, then `run_stages` with a no-op handler (poll,
+newsflow path: `KafkaBus.publish` + `flush`, then `run_workers` with a no-op handler (poll,
 batch, handle, commit per batch). Raw path: `KafkaProducer.send` + `flush`, then a
 `KafkaConsumer` poll loop with the same client settings and no per-batch commit. Each path
 gets fresh topics; group joins are excluded (consume time runs from the first message).
@@ -26,13 +26,13 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from connectors.kafka import KafkaBus
 from connectors.kafka.client_config import consumer_config, producer_config
-from connectors.kafka.dev_broker import TansuBroker, free_port, tansu_binary
 from newsflow.bus import Message, Topics, encode
 from newsflow.config import KafkaSettings
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
 from newsflow.text import content_hash
 from newsflow.urls import article_id, canonicalize
+from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
+from tests.kafka.broker import TansuBroker, free_port, tansu_binary
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ def run_bus(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
         seen += len(messages)
 
     limits = BatchLimits(settings.batch_max_records, settings.batch_max_wait_ms / 1000)
-    stage = Stage("bench", bus.consumer([topic], "bench"), no_op)
-    run_stages([stage], StopFlag(), limits, until=lambda: seen >= len(data))
+    stage = Worker("bench", bus.consumer([topic], "bench"), no_op)
+    run_workers([stage], StopFlag(), limits, until=lambda: seen >= len(data))
     consume_s = time.perf_counter() - first[0]
     bus.close()
     return Run(produce_s, consume_s, seen)

@@ -73,6 +73,11 @@ class MemoryConsumer:
                 key = (self._group, message.topic)
                 self._bus._committed[key] = max(self._bus._committed[key], message.offset + 1)
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet read, per topic (each topic is one partition here)."""
+        with self._bus._lock:
+            return {(t, 0): len(self._bus._topics[t]) - self._position[t] for t in self._topics}
+
     def close(self) -> None:
         """Uncommitted records stay for the group's next consumer, as on Kafka."""
 

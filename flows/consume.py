@@ -1,6 +1,6 @@
 """The clustering and indexing consumers, each batch reported as one Prefect flow run.
 
-A consumer is a long-running service (`newsflow.consumer_loop.run_stages`: poll a batch,
+A consumer is a long-running service (`newsflow.worker.run_workers`: poll a batch,
 handle it, commit, back off and retry on failure, stop cleanly on SIGTERM) that stays in its
 consumer group. Its handler runs every batch as one short run of the `cluster-batch` or
 `index-batch` flow, so the UI shows progress (runs), throughput (size and rate in each run's
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -24,10 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from flows.healthcheck import touch_heartbeat
 from newsflow.bus import Message
-from newsflow.consumer_loop import BatchLimits, StopFlag, run_stages
-from newsflow.consumer_loop import Stage as LoopStage
-from newsflow.pipeline import Pipeline, subscriptions
-from newsflow.stages import StageHandler
+from newsflow.pipeline import Pipeline
+from newsflow.worker import BatchLimits, Handler, StopFlag, run_workers
 
 
 class BatchJob(BaseModel):
@@ -43,7 +41,7 @@ class BatchJob(BaseModel):
     size: int
     offsets: dict[str, str]
     messages: Annotated[list[Message], SkipValidation] = Field(exclude=True, repr=False)
-    handler: Annotated[StageHandler, SkipValidation] = Field(exclude=True, repr=False)
+    handler: Annotated[Handler, SkipValidation] = Field(exclude=True, repr=False)
 
 
 def offset_ranges(messages: Sequence[Message]) -> dict[str, str]:
@@ -58,14 +56,14 @@ def offset_ranges(messages: Sequence[Message]) -> dict[str, str]:
 def consume_batch(job: BatchJob) -> State[int]:
     """Run one batch through its stage; the state message gives its size and rate."""
     started = time.perf_counter()
-    job.handler.handle(job.messages)
+    job.handler(job.messages)
     seconds = time.perf_counter() - started
     summary = f"{job.size} message(s) in {seconds:.2f}s ({job.size / max(seconds, 1e-6):.0f}/s)"
     get_run_logger().info("%s: %s", job.stage, summary)
     return Completed(message=summary, data=job.size)
 
 
-def batch_runner(stage: str, handler: StageHandler) -> Callable[[Sequence[Message]], None]:
+def batch_runner(stage: str, handler: Handler) -> Handler:
     """A consumer-loop handler that runs each batch as a `<stage>-batch` flow run."""
     batch_flow = consume_batch.with_options(name=f"{stage}-batch")
 
@@ -95,22 +93,18 @@ def run_stage(
     """Consume `stage`'s topics until `stop` is set (or, with `until_idle`, until a round
     handles nothing new); touch `heartbeat` every round. With `as_flow_runs` every batch is
     a `<stage>-batch` flow run. Returns the messages handled."""
-    subscription = subscriptions(pipeline.settings)[stage]
-    handler = pipeline.handler(stage)
-    loop_stage = LoopStage(
-        stage,
-        pipeline.bus.consumer(subscription.topics, subscription.group),
-        batch_runner(stage, handler) if as_flow_runs else handler.handle,
-    )
+    worker = pipeline.worker(stage)
+    if as_flow_runs:
+        worker.handler = batch_runner(stage, worker.handler)
     last_seen: list[int | None] = [None]
 
     def round_done() -> bool:
         if heartbeat is not None:
             touch_heartbeat(heartbeat)
-        handled = loop_stage.stats.messages
-        idle = handled == last_seen[0] and not loop_stage.failed_batch
+        handled = worker.stats.messages
+        idle = handled == last_seen[0] and not worker.retrying
         last_seen[0] = handled
         return until_idle and idle
 
-    run_stages([loop_stage], stop, limits, until=round_done)
-    return loop_stage.stats.messages
+    run_workers([worker], stop, limits, until=round_done)
+    return worker.stats.messages

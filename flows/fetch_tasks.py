@@ -1,35 +1,36 @@
-"""The polling tasks: read one feed (plainly, or with its feed state), fetch one article.
+"""The producer's steps as Prefect tasks: read one feed, poll one feed, fetch one article.
 
-Each task ends one of three ways: a result; a `Skip` for a failure that trying again will
-not fix (404, not a feed, no article text); or `TransientFetchError` for one that might
-(timeouts, refused connections, HTTP 5xx and 429), which Prefect retries with exponential
-backoff. Task runs share the flow's event loop and its one `Fetcher`, so the fetcher's
-process-wide limit and per-host limits hold across all of them.
+`TaskSteps` is the `newsflow.ingest.Steps` the flows pass to the one producer path. Each task
+ends one of three ways: a result; a `Skip` for a failure that trying again will not fix (404,
+not a feed, no article text); or `TransientFetchError` for one that might (timeouts, refused
+connections, HTTP 5xx and 429), which Prefect retries with exponential backoff. When the
+retries are spent, the step returns the skip the last failure stands for, so one feed or
+article never fails the run. Task runs share the flow's event loop and its one `Fetcher`, so
+the fetcher's process-wide and per-host limits hold across all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
-from prefect import Task, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from connectors.feeds.lists import FeedSpec
-from connectors.feeds.parse import FeedError
-from connectors.feeds.poll import FeedEntries, FeedPoller, is_transient
-from connectors.http import Fetcher, FetchError
+from connectors.feeds.poll import FeedEntries, FeedPoll, FeedPoller
+from connectors.http import Fetcher
 from newsflow.ingest import fetch_article, read_source
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
 from schemas import Article
 
-P = ParamSpec("P")
-R = TypeVar("R")
+T = TypeVar("T")
 
 RETRIES = 2
 RETRY_JITTER_FACTOR = 0.5
+DEFAULT_RETRY_DELAY_S = 10.0  # the first retry's delay; then doubled
 
 
 class TransientFetchError(Exception):
@@ -46,7 +47,7 @@ def _retry_only_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 def _raise_if_transient(skip: Skip) -> Skip:
-    if is_transient(skip):
+    if skip.transient:
         raise TransientFetchError(skip)
     return skip
 
@@ -54,12 +55,8 @@ def _raise_if_transient(skip: Skip) -> Skip:
 @task(name="read-feed", cache_policy=NO_CACHE, retry_condition_fn=_retry_only_transient)
 async def read_feed(fetcher: Fetcher, spec: FeedSpec) -> list[SourceItem] | Skip:
     """The items a feed (or URL list) lists now, or why it could not be read."""
-    try:
-        return await read_source(fetcher, spec)
-    except FetchError as exc:
-        return _raise_if_transient(exc.as_skip())
-    except FeedError as exc:
-        return Skip(spec.url, SkipReason.FEED_PARSE_ERROR, str(exc))
+    items = await read_source(fetcher, spec)
+    return _raise_if_transient(items) if isinstance(items, Skip) else items
 
 
 @task(name="poll-feed", cache_policy=NO_CACHE, retry_condition_fn=_retry_only_transient)
@@ -67,7 +64,7 @@ async def poll_feed(poller: FeedPoller, spec: FeedSpec) -> FeedEntries:
     """A due feed read with its stored state: its entries not seen in an earlier poll, or in
     `skip` why there are none (not modified, same body, or a failure that will not heal).
 
-    Nothing is marked seen here: the flow commits the feed once its entries are handled.
+    Nothing is marked seen here: the producer commits the feed once its entries are handled.
     """
     read = await poller.new_entries(spec.url, source=spec.name)
     if read.skip is not None:
@@ -82,15 +79,38 @@ async def fetch_and_extract(fetcher: Fetcher, item: SourceItem) -> Article | Ski
     return _raise_if_transient(outcome) if isinstance(outcome, Skip) else outcome
 
 
-ReadFeed = Task[[Fetcher, FeedSpec], Coroutine[Any, Any, list[SourceItem] | Skip]]
-PollFeed = Task[[FeedPoller, FeedSpec], Coroutine[Any, Any, FeedEntries]]
+class TaskSteps:
+    """The producer's steps as Prefect task runs, with retries and a per-attempt timeout."""
+
+    def __init__(self, timeout_s: float, retry_delay_s: float) -> None:
+        options: dict[str, Any] = {
+            "retries": RETRIES,
+            "retry_delay_seconds": exponential_backoff(backoff_factor=retry_delay_s)(RETRIES),
+            "retry_jitter_factor": RETRY_JITTER_FACTOR,
+            "timeout_seconds": timeout_s,
+        }
+        self._read = read_feed.with_options(**options)
+        self._poll = poll_feed.with_options(**options)
+        self._fetch = fetch_and_extract.with_options(**options)
+
+    async def read(self, fetcher: Fetcher, spec: FeedSpec) -> list[SourceItem] | Skip:
+        return await _or_skip(spec.url, self._read(fetcher, spec))
+
+    async def poll(self, poller: FeedPoller, spec: FeedSpec) -> FeedEntries:
+        read = await _or_skip(spec.url, self._poll(poller, spec))
+        if isinstance(read, Skip):
+            return FeedEntries(FeedPoll(spec.url, skip=read), skip=read)
+        return read
+
+    async def fetch(self, fetcher: Fetcher, item: SourceItem) -> Article | Skip:
+        return await _or_skip(item.url, self._fetch(fetcher, item))
 
 
-def with_retries(task_: Task[P, R], timeout_s: float, retry_delay_s: float) -> Task[P, R]:
-    """`task_` with the polling retry policy and a per-attempt timeout."""
-    return task_.with_options(
-        retries=RETRIES,
-        retry_delay_seconds=exponential_backoff(backoff_factor=retry_delay_s)(RETRIES),
-        retry_jitter_factor=RETRY_JITTER_FACTOR,
-        timeout_seconds=timeout_s,
-    )
+async def _or_skip(url: str, call: Awaitable[T]) -> T | Skip:
+    """The task's result, or the `Skip` its last failure stands for (retries are spent)."""
+    try:
+        return await call
+    except TransientFetchError as exc:
+        return exc.skip
+    except TimeoutError:
+        return Skip(url, SkipReason.TIMEOUT, "task timed out", transient=True)

@@ -1,75 +1,12 @@
-"""What one poll did, per feed and per story, and how the Prefect artifacts show it (pure)."""
+"""How the Prefect artifacts show a poll: a table of its feeds, a summary of its stories (pure)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
-from newsflow.outcomes import RunReport, Skip, SkipReason
-from schemas import Article, Story
-
-
-class FeedStatus(StrEnum):
-    """How a feed fared in one poll."""
-
-    NEW = "new"  # at least one new article came out of it
-    UNCHANGED = "unchanged"  # no new article came out of it (or 304, or the same body)
-    NOT_DUE = "not-due"  # polled recently: not fetched this time (adaptive schedule)
-    FAILED = "failed"  # could not be read or parsed, retries included
-
-
-@dataclass
-class FeedOutcome:
-    """One feed's line in the poll table."""
-
-    url: str
-    name: str | None = None
-    listed: int = 0
-    articles: int = 0
-    seen_before: int = 0
-    error: Skip | None = None
-    # Why the feed was not read though nothing failed: not due, not modified, same body.
-    not_read: Skip | None = None
-    item_skips: list[Skip] = field(default_factory=list)
-
-    @property
-    def status(self) -> FeedStatus:
-        if self.error is not None:
-            return FeedStatus.FAILED
-        if self.not_read is not None and self.not_read.reason is SkipReason.NOT_DUE:
-            return FeedStatus.NOT_DUE
-        return FeedStatus.NEW if self.articles else FeedStatus.UNCHANGED
-
-    @property
-    def reason(self) -> str:
-        """Why the feed failed or was not read, or what its items were skipped for."""
-        whole = self.error or self.not_read
-        if whole is not None:
-            return f"{whole.reason}" + (f": {whole.detail}" if whole.detail else "")
-        counts = Counter(str(skip.reason) for skip in self.item_skips)
-        return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
-
-
-@dataclass
-class PollResult:
-    """Everything a poll produced: per-feed outcomes, the stored articles, their stories."""
-
-    feeds: list[FeedOutcome]
-    published: list[str] = field(default_factory=list)
-    articles: list[Article] = field(default_factory=list)
-    stories: list[Story] = field(default_factory=list)
-    handled: dict[str, int] = field(default_factory=dict)  # by in-process stage (embedded)
-
-    def run_report(self) -> RunReport:
-        """The poll as the pipeline's `RunReport`: articles in, every skip with its reason."""
-        report = RunReport(articles=len(self.published))
-        for feed in self.feeds:
-            for skip in [feed.error, feed.not_read, *feed.item_skips]:
-                if skip is not None:
-                    report.skipped(skip)
-        return report
+from newsflow.outcomes import FeedOutcome, FeedStatus, PollResult
+from schemas import Story
 
 
 def feed_table(feeds: Sequence[FeedOutcome]) -> list[dict[str, str | int]]:

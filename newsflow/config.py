@@ -1,7 +1,8 @@
 """Configuration: environment variables over one optional TOML file over defaults.
 
 Every setting has an environment variable `NEWSFLOW_<SECTION>_<NAME>` (top-level ones
-`NEWSFLOW_<NAME>`) and a key in the config file, `[section] name = value`. The file is
+`NEWSFLOW_<NAME>`; the `[search]` keys, which name their product already, `NEWSFLOW_<NAME>`
+too, e.g. `NEWSFLOW_ES_URL`) and a key in the config file, `[section] name = value`. The file is
 `$NEWSFLOW_CONFIG`, else `./newsflow.toml` when it exists. Secrets are `SecretStr`, so they
 print masked everywhere, including `newsflow config`.
 """
@@ -273,7 +274,7 @@ class KafkaSettings(_Section):
     )
     create_topics: bool = Field(default=True, description="create missing topics on start-up")
     client_id: str = "newsflow"
-    group_prefix: str = Field(default="newsflow", description="consumer group = prefix.stage")
+    group_prefix: str = Field(default="newsflow", description="consumer group = <prefix>-<stage>")
     # Producer: acks=all always; retries are bounded by delivery_timeout_ms.
     linger_ms: int = Field(default=20, ge=0)
     batch_size: int = Field(default=256 * 1024, gt=0, description="bytes per partition batch")
@@ -311,7 +312,7 @@ class KafkaSettings(_Section):
     )
 
 
-# --- search store (connectors/sqlite_store, connectors/elasticsearch) -----------------------
+# --- search store (connectors/sqlite_store, connectors/search) -----------------------------
 
 
 class SearchSettings(_Section):

@@ -1,36 +1,79 @@
-"""The pipeline assembled from settings: which bus, which store, the clusterer and its state.
+"""The composition root: the pipeline assembled from settings, and its stage registry.
 
     source -> fetch -> extract --(extracted)--> cluster --(clustered, stories)--> index
                                                                    \\--(dead letter)--> log
 
-`Pipeline.publish` is the end of the producing half (`newsflow.ingest`); `Pipeline.process`
-runs the consuming stages in this process until the bus is drained. With Kafka configured,
-the same stages also run as separate consumer services (`newsflow serve STAGE`), and
-`process` runs them until the published articles reached the store, or only waits for that
-when `[kafka] services_running` says the services do the work.
+`Pipeline` builds every part from `Settings` (the bus, the search store, the clusterer with
+its saved state, the fetcher, the feed poller and its state) and is the only place that does:
+the CLI, the flows and the services all go through it. `Pipeline.poll` runs the producing half
+(`newsflow.ingest`) and then the consuming stages; `Pipeline.worker` gives one consuming stage
+to the runner (`newsflow.worker`), in-process or as a service (`newsflow serve STAGE`).
+
+Each consuming stage is registered once, in `STAGES`: the topics it reads and how its handler
+is built. Its consumer group is `<[kafka] group_prefix>-<stage>`.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from connectors.feeds.lists import FeedSpec
+from connectors.feeds.poll import FeedPoller, poll_policy
+from connectors.feeds.state import FeedState, feed_state_turn
+from connectors.http import Fetcher
 from connectors.memory_bus import MemoryBus
 from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
-from newsflow.bus import Bus, Message, Topics
+from newsflow.bus import Bus, Topics
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
-from newsflow.stages import ClusterStage, IndexStage, StageHandler, drain, publish_article
+from newsflow.ingest import Progress, Steps, ingest
+from newsflow.outcomes import FeedOutcome, PollResult
+from newsflow.sources import SourceItem
+from newsflow.stages import ClusterStage, DeadLetterLog, IndexStage, StageHandler, publish_article
 from newsflow.store import SearchStore
+from newsflow.worker import BatchLimits, StopFlag, Worker, drained, run_workers
 from schemas import Article
 
-STAGES = ("cluster", "index", "dead-letter-log")
+# How long the in-process runner waits for a batch to fill on the embedded bus.
+EMBEDDED_BATCH = BatchLimits(max_records=500, max_wait_s=0.05)
+STORY_LOOKUP_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """A consuming stage: its name, the topics it reads, and how its handler is built."""
+
+    name: str
+    reads: Callable[[Topics], list[str]]
+    build: Callable[[Pipeline], StageHandler]
+
+
+def _cluster_stage(p: Pipeline) -> StageHandler:
+    return ClusterStage(p.bus, p.topics, p.clusterer, clusterer_state_path(p.settings))
+
+
+def _index_stage(p: Pipeline) -> StageHandler:
+    return IndexStage(p.bus, p.topics, p.store)
+
+
+def _dead_letter_log(p: Pipeline) -> StageHandler:
+    return DeadLetterLog(p.settings.data_dir / "dead-letter.jsonl")
+
+
+STAGES: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec("cluster", lambda topics: [topics.extracted], _cluster_stage),
+        StageSpec("index", lambda topics: [topics.clustered, topics.stories], _index_stage),
+        StageSpec("dead-letter-log", lambda topics: [topics.dead_letter], _dead_letter_log),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -43,15 +86,13 @@ class Subscription:
 
 
 def subscriptions(settings: Settings) -> dict[str, Subscription]:
-    """The consuming stages by name; groups are `<[kafka] group_prefix>-<stage>`."""
+    """The consuming stages' subscriptions by stage name, from `STAGES`."""
     topics = Topics.from_settings(settings.kafka)
-    reads = {
-        "cluster": [topics.extracted],
-        "index": [topics.clustered, topics.stories],
-        "dead-letter-log": [topics.dead_letter],
-    }
     prefix = settings.kafka.group_prefix
-    return {name: Subscription(name, reads[name], f"{prefix}-{name}") for name in STAGES}
+    return {
+        name: Subscription(name, spec.reads(topics), f"{prefix}-{name}")
+        for name, spec in STAGES.items()
+    }
 
 
 def open_bus(settings: Settings) -> Bus:
@@ -70,6 +111,16 @@ def open_store(settings: Settings) -> SearchStore:
     return remote if remote is not None else SqliteStore.in_data_dir(settings.data_dir)
 
 
+def open_fetcher(settings: Settings) -> Fetcher:
+    """A fetcher with the `[fetch]` settings (an async context manager)."""
+    return Fetcher(settings.fetch)
+
+
+def open_feed_state(settings: Settings) -> FeedState:
+    """The feed state under the data dir, for reading and editing it outside a poll."""
+    return FeedState.in_data_dir(settings.data_dir)
+
+
 def open_clusterer(settings: Settings) -> StoryClusterer:
     """The clusterer, restored from its last snapshot when there is one."""
     path = clusterer_state_path(settings)
@@ -82,43 +133,17 @@ def clusterer_state_path(settings: Settings) -> Path:
     return settings.data_dir / "cluster-state"
 
 
-@dataclass
-class DeadLetterLog:
-    """Appends dead-lettered messages to a JSON-lines file: the embedded failure log."""
-
-    path: Path
-    name: str = "dead-letter-log"
-
-    def handle(self, messages: Sequence[Message]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as log:
-            for message in messages:
-                record = {
-                    "key": message.key,
-                    "headers": dict(message.headers),
-                    "value": message.value.decode("utf-8", errors="replace"),
-                }
-                log.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-@dataclass
-class ProcessReport:
-    """How many messages each consuming stage handled."""
-
-    handled: dict[str, int] = field(default_factory=dict)
-
-
 class Pipeline:
-    """Bus, store and clusterer for one process, opened from settings."""
+    """Bus, store, clusterer, fetcher and feed state for one process, built from settings."""
 
     def __init__(self, settings: Settings, clusterer: StoryClusterer | None = None) -> None:
         """`clusterer`: one already restored; by default it is restored on first use."""
         self.settings = settings
         self.topics = Topics.from_settings(settings.kafka)
         self.bus = open_bus(settings)
-        self.store = open_store(settings)
+        self._store: SearchStore | None = None
         self._clusterer = clusterer
-        self.published: list[str] = []
+        self.published: list[str] = []  # ids published since the current poll began
 
     def __enter__(self) -> Pipeline:
         return self
@@ -132,6 +157,13 @@ class Pipeline:
         self.close()
 
     @property
+    def store(self) -> SearchStore:
+        """The search store, opened on first use."""
+        if self._store is None:
+            self._store = open_store(self.settings)
+        return self._store
+
+    @property
     def clusterer(self) -> StoryClusterer:
         if self._clusterer is None:
             self._clusterer = open_clusterer(self.settings)
@@ -142,50 +174,84 @@ class Pipeline:
         publish_article(self.bus, self.topics.extracted, article, "extract")
         self.published.append(article.id)
 
-    def handler(self, stage: str) -> StageHandler:
-        """The handler of one consuming stage (see `STAGES`)."""
-        if stage == "cluster":
-            state = clusterer_state_path(self.settings)
-            return ClusterStage(self.bus, self.topics, self.clusterer, state)
-        if stage == "index":
-            return IndexStage(self.bus, self.topics, self.store)
-        if stage == "dead-letter-log":
-            return DeadLetterLog(self.settings.data_dir / "dead-letter.jsonl")
-        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    async def poll(
+        self,
+        feeds: Sequence[FeedSpec] = (),
+        *,
+        steps: Steps | None = None,
+        stateful: bool = False,
+        skip_stored: bool = True,
+        direct: FeedOutcome | None = None,
+        direct_items: Sequence[SourceItem] = (),
+        published_as: Callable[[Article], Article] | None = None,
+        progress: Progress | None = None,
+    ) -> PollResult:
+        """Ingest `feeds` (and `direct_items`), run the consuming stages, report.
 
-    def stages(self, names: Sequence[str] = STAGES) -> list[Stage]:
-        """Consumer-loop stages (consumer + handler) for `names`, for `run_stages`."""
-        stages = []
-        for name in names:
-            handler = self.handler(name)  # raises on an unknown name before subscribing
-            subscription = subscriptions(self.settings)[name]
-            consumer = self.bus.consumer(subscription.topics, subscription.group)
-            stages.append(Stage(name, consumer, handler.handle))
-        return stages
+        `stateful`: poll with the feed state (due feeds only, conditional GET, unseen
+        entries, articles fetched earlier skipped), committed only once the run's articles
+        went through the stages, so a run that dies earlier reads the same entries again.
+        `skip_stored`: do not fetch articles already in the search store (a replay turns it
+        off to be repeatable). `published_as` may restate an article before it is published.
+        """
+        if not self.settings.kafka.services_running:
+            _ = self.clusterer  # restored first: a bad state is refused before any work starts
+        async with AsyncExitStack() as stack:
+            fetcher = await stack.enter_async_context(open_fetcher(self.settings))
+            state = (
+                await stack.enter_async_context(feed_state_turn(self.settings.data_dir))
+                if stateful
+                else None
+            )
+            poller = (
+                FeedPoller(fetcher, state, poll_policy(self.settings.fetch))
+                if state is not None
+                else None
+            )
+            restate = published_as or (lambda article: article)
+            self.published = []
+            feeds_out = await ingest(
+                feeds,
+                fetcher=fetcher,
+                publish=lambda article: self.publish(restate(article)),
+                steps=steps,
+                poller=poller,
+                direct=direct,
+                direct_items=direct_items,
+                stored=self._stored_ids if skip_stored else None,
+                concurrency=self.settings.fetch.concurrency,
+                progress=progress,
+            )
+            result = self._settle(PollResult(feeds=feeds_out, published=list(self.published)))
+            if state is not None:
+                state.commit()  # only now: the run's articles went through the pipeline
+        return result
 
-    def process(self) -> ProcessReport:
-        """Run clustering, indexing and the failure log until the published articles are
-        processed: drained in-process, or on Kafka until they reached the store."""
+    def worker(self, stage: str) -> Worker:
+        """One consuming stage (see `STAGES`) as a worker for the runner."""
+        spec = STAGES.get(stage)
+        if spec is None:
+            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        handler = spec.build(self)  # before subscribing, so a bad state fails first
+        subscription = subscriptions(self.settings)[stage]
+        consumer = self.bus.consumer(subscription.topics, subscription.group)
+        return Worker(stage, consumer, handler.handle)
+
+    def process(self) -> dict[str, int]:
+        """Run the consuming stages until the published articles are processed: in-process
+        until the bus is drained, or on Kafka until they reached the store. Returns the
+        messages each stage handled (none when `[kafka] services_running`)."""
         self.bus.flush()
-        if self.settings.kafka.bootstrap:
-            return self._process_on_kafka()
-        report = ProcessReport()
-        for subscription in subscriptions(self.settings).values():
-            handler = self.handler(subscription.stage)
-            consumer = self.bus.consumer(subscription.topics, subscription.group)
-            try:
-                report.handled[handler.name] = drain(consumer, handler)
-            finally:
-                consumer.close()
-        return report
-
-    def _process_on_kafka(self) -> ProcessReport:
+        if not self.settings.kafka.bootstrap:
+            workers = [self.worker(name) for name in STAGES]
+            run_workers(workers, StopFlag(), EMBEDDED_BATCH, until=lambda: drained(workers))
+            return {w.name: w.stats.messages for w in workers}
         kafka = self.settings.kafka
         deadline = time.monotonic() + kafka.process_timeout_s
-        wanted = set(self.published)
+        wanted = list(dict.fromkeys(self.published))
 
         def stored() -> bool:
-            if len(self.store.get_articles(list(wanted))) == len(wanted):
+            if len(self._stored_ids(wanted)) == len(wanted):
                 return True
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -197,12 +263,27 @@ class Pipeline:
         if kafka.services_running:
             while not stored():
                 time.sleep(0.5)
-            return ProcessReport()
-        stages = self.stages()
+            return {}
+        workers = [self.worker(name) for name in STAGES]
         limits = BatchLimits(kafka.batch_max_records, kafka.batch_max_wait_ms / 1000)
-        run_stages(stages, StopFlag(), limits, until=stored)
-        return ProcessReport({stage.name: stage.stats.messages for stage in stages})
+        run_workers(workers, StopFlag(), limits, until=stored)
+        return {w.name: w.stats.messages for w in workers}
+
+    def _stored_ids(self, ids: list[str]) -> set[str]:
+        return {article.id for article in self.store.get_articles(ids)}
+
+    def _settle(self, result: PollResult) -> PollResult:
+        """Run the stages; then read back what is stored of the run, and its stories."""
+        result.handled = self.process()
+        result.articles = self.store.get_articles(result.published)
+        story_ids = {a.story_id for a in result.articles if a.story_id}
+        if story_ids:
+            since = min(a.event_time for a in result.articles)
+            stored = self.store.stories(since=since, limit=STORY_LOOKUP_LIMIT)
+            result.stories = [story for story in stored if story.id in story_ids]
+        return result
 
     def close(self) -> None:
         self.bus.close()
-        self.store.close()
+        if self._store is not None:
+            self._store.close()

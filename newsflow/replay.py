@@ -1,7 +1,8 @@
 """Replay the seeds fixture through the whole pipeline, directly or over loopback HTTP.
 
-`replay_sources` says what a replay ingests; `replay` runs it without Prefect, and the
-`replay-seeds` flow (`flows/replay_seeds.py`) runs the same sources as Prefect tasks.
+`replay_sources` says what a replay ingests; `replay` runs it through the one producer path
+(`Pipeline.poll`) with the steps it is given: plain calls by default, Prefect tasks in the
+`replay-seeds` flow (`flows/replay_seeds.py`), which `newsflow replay` runs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from connectors.feeds.lists import FeedSpec
-from connectors.http import Fetcher
 from connectors.seeds import FEED_PATH, Seed, load_seeds, seed_site
 from connectors.static_site import serve
 from newsflow.config import Settings
-from newsflow.ingest import Progress, ingest
-from newsflow.outcomes import RunReport
-from newsflow.pipeline import Pipeline, ProcessReport
+from newsflow.ingest import Progress, Steps
+from newsflow.outcomes import FeedOutcome, PollResult
+from newsflow.pipeline import Pipeline
 from newsflow.sources import SourceItem
 from newsflow.urls import article_id, canonicalize
 from schemas import Article
@@ -33,15 +33,6 @@ class ReplayMode(StrEnum):
 
     DIRECT = "direct"
     SERVED = "served"
-
-
-@dataclass
-class ReplayResult:
-    """What the replay ingested and processed, and the articles as they are now stored."""
-
-    ingest: RunReport
-    process: ProcessReport
-    articles: list[Article]
 
 
 @dataclass
@@ -98,21 +89,21 @@ async def replay(
     folder: Path,
     mode: ReplayMode = ReplayMode.SERVED,
     *,
-    on_total: Progress | None = None,
-    on_done: Progress | None = None,
-) -> ReplayResult:
-    """Run the seeds in `folder` end to end and return them as the store now has them."""
-    with Pipeline(settings) as pipeline, replay_sources(settings, folder, mode) as sources:
-        async with Fetcher(sources.settings.fetch) as fetcher:
-            report = await ingest(
-                fetcher,
-                feeds=sources.feeds,
-                items=sources.items,
-                sink=lambda article: pipeline.publish(sources.published_as(article)),
-                concurrency=settings.fetch.concurrency,
-                on_total=on_total,
-                on_done=on_done,
-            )
-        processed = pipeline.process()
-        stored = pipeline.store.get_articles(pipeline.published)
-    return ReplayResult(report, processed, stored)
+    steps: Steps | None = None,
+    progress: Progress | None = None,
+) -> PollResult:
+    """Run the seeds in `folder` end to end; the result holds them as the store now has them.
+
+    A replay is repeatable: articles already in the store are ingested again (idempotently),
+    not skipped as seen.
+    """
+    with replay_sources(settings, folder, mode) as sources, Pipeline(sources.settings) as pipeline:
+        return await pipeline.poll(
+            sources.feeds,
+            steps=steps,
+            skip_stored=False,
+            direct=FeedOutcome(url=str(folder), name="seeds (direct)") if sources.items else None,
+            direct_items=sources.items,
+            published_as=sources.published_as,
+            progress=progress,
+        )

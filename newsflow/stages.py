@@ -1,34 +1,31 @@
-"""The consuming stages of the pipeline: clustering and indexing.
+"""The consuming stages of the pipeline: clustering, indexing and the dead-letter log.
 
 Each stage is a handler over a batch of bus messages. A handler either processes the whole
-batch (sending what it cannot decode to the dead-letter topic) or raises; the consume loop
-commits a batch only after its handler returned, which gives at-least-once delivery. Writes
-downstream are idempotent (upserts by id), so a redelivered batch changes nothing.
+batch (sending what it cannot process to the dead-letter topic, through `Stage.dead_letter`)
+or raises; the runner (`newsflow.worker`) commits a batch only after its handler returned,
+which gives at-least-once delivery. Writes downstream are idempotent (upserts by id), so a
+redelivered batch changes nothing. Which topics each stage reads, and as which group, is
+registered once in `newsflow.pipeline.STAGES`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from newsflow.bus import (
-    Bus,
-    BusConsumer,
-    Message,
-    PoisonMessage,
-    Topics,
-    dead_letter,
-    decode,
-    encode,
-)
+from pydantic import BaseModel
+
+from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
 from newsflow.clustering import Assignment, Document, StoryClusterer, StoryState
 from newsflow.store import SearchStore
 from schemas import Article, Story
 
 log = logging.getLogger(__name__)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class StageHandler(Protocol):
@@ -37,6 +34,36 @@ class StageHandler(Protocol):
     name: str
 
     def handle(self, messages: Sequence[Message]) -> None: ...
+
+
+@dataclass
+class Stage:
+    """What every publishing stage shares: its bus, the topics, and the dead-letter route."""
+
+    bus: Bus
+    topics: Topics
+
+    name = "stage"
+
+    def dead_letter(self, message: Message, reason: str) -> None:
+        """Send a message this stage cannot process to the dead-letter topic, with `reason`."""
+        log.warning(
+            "stage %s dead-letters %s[%d]@%d: %s",
+            self.name,
+            message.topic,
+            message.partition,
+            message.offset,
+            reason,
+        )
+        dead_letter(self.bus, self.topics, message, reason, self.name)
+
+    def decoded(self, message: Message, model: type[ModelT]) -> ModelT | None:
+        """The message as `model`, or None once a message that is not one is dead-lettered."""
+        try:
+            return decode(message, model)
+        except PoisonMessage as exc:
+            self.dead_letter(message, str(exc))
+            return None
 
 
 def article_headers(article: Article, stage: str) -> dict[str, str]:
@@ -81,28 +108,23 @@ def document_of(article: Article) -> Document:
 
 
 @dataclass
-class ClusterStage:
+class ClusterStage(Stage):
     """Extracted articles in; clustered articles and story updates out.
 
     The clusterer's state is saved after each batch is published and before it is
     committed; a batch delivered again after a crash is recognised by article id.
     """
 
-    bus: Bus
-    topics: Topics
     clusterer: StoryClusterer
     state_path: Path | None = None
-    name: str = "cluster"
+
+    name = "cluster"
 
     def handle(self, messages: Sequence[Message]) -> None:
         for message in messages:
-            try:
-                article = decode(message, Article)
-            except PoisonMessage as exc:
-                log.warning("dead-lettering %s@%s: %s", message.topic, message.offset, exc)
-                dead_letter(self.bus, self.topics, message, str(exc), self.name)
-                continue
-            self._publish(article, self.clusterer.add(document_of(article)))
+            article = self.decoded(message, Article)
+            if article is not None:
+                self._publish(article, self.clusterer.add(document_of(article)))
         self.bus.flush()
         if self.state_path is not None:
             self.clusterer.save(self.state_path)
@@ -123,48 +145,51 @@ class ClusterStage:
 
 
 @dataclass
-class IndexStage:
+class IndexStage(Stage):
     """Clustered articles and story updates in; search-store upserts out.
 
     Records the store refuses one by one go to the dead-letter topic with the store's
     reason; a store that fails as a whole raises, so nothing is committed.
     """
 
-    bus: Bus
-    topics: Topics
     store: SearchStore
-    name: str = "index"
+
+    name = "index"
 
     def handle(self, messages: Sequence[Message]) -> None:
         articles: dict[str, tuple[Article, Message]] = {}
         stories: dict[str, tuple[Story, Message]] = {}
         for message in messages:
-            try:
-                if message.topic == self.topics.stories:
-                    story = decode(message, Story)
+            if message.topic == self.topics.stories:
+                if story := self.decoded(message, Story):
                     stories[story.id] = (story, message)
-                else:
-                    article = decode(message, Article)
-                    articles[article.id] = (article, message)
-            except PoisonMessage as exc:
-                dead_letter(self.bus, self.topics, message, str(exc), self.name)
+            elif article := self.decoded(message, Article):
+                articles[article.id] = (article, message)
         for report, records in (
             (self.store.upsert_articles([a for a, _ in articles.values()]), articles),
             (self.store.upsert_stories([s for s, _ in stories.values()]), stories),
         ):
             for failure in report.failures:
                 _, message = records[failure.record_id]
-                dead_letter(self.bus, self.topics, message, failure.reason, self.name)
+                self.dead_letter(message, failure.reason)
         self.bus.flush()
 
 
-def drain(
-    consumer: BusConsumer, handler: StageHandler, *, batch_size: int = 500, idle_s: float = 0.2
-) -> int:
-    """Feed batches to `handler` and commit each, until no message arrives for `idle_s`."""
-    handled = 0
-    while batch := consumer.poll(batch_size, idle_s):
-        handler.handle(batch)
-        consumer.commit(batch)
-        handled += len(batch)
-    return handled
+@dataclass
+class DeadLetterLog:
+    """Appends dead-lettered messages to a JSON-lines file: the embedded failure log."""
+
+    path: Path
+
+    name = "dead-letter-log"
+
+    def handle(self, messages: Sequence[Message]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as log_file:
+            for message in messages:
+                record = {
+                    "key": message.key,
+                    "headers": dict(message.headers),
+                    "value": message.value.decode("utf-8", errors="replace"),
+                }
+                log_file.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -145,6 +145,27 @@ def test_run_fails_visibly_on_a_feed_that_is_not_xml(
     assert "not-a-feed" in result.stderr or "feed-parse-error" in result.stderr
 
 
+@pytest.mark.integration
+def test_run_skips_articles_already_in_the_store(
+    runner: CliRunner, corpus_dir: Path, tmp_path: Path
+) -> None:
+    # A URL list is read plainly (no feed state), so only the store check can skip its items.
+    site = Site()
+    names = sorted(p.name for p in corpus_dir.glob("*.html"))[10:13]
+    for name in names:
+        site.add(f"/{name}", "text/html; charset=utf-8", (corpus_dir / name).read_bytes())
+    with serve(site) as base_url:
+        site.add("/list.txt", "text/plain", "\n".join(f"{base_url}/{n}" for n in names).encode())
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(f"feeds:\n  - {{url: {base_url}/list.txt, kind: urls}}\n")
+        args = ("run", "--once", "--feeds", str(feeds), "--data-dir", str(tmp_path / "data"))
+        first = invoke(runner, *args, env=LOOPBACK_ALLOWED)
+        second = invoke(runner, *args, env=LOOPBACK_ALLOWED)
+    assert first.exit_code == second.exit_code == 0
+    assert "3 article(s) ingested, 0 seen before" in first.stderr
+    assert "0 article(s) ingested, 3 seen before" in second.stderr
+
+
 def test_config_masks_secrets(runner: CliRunner) -> None:
     result = invoke(runner, "config", env={"NEWSFLOW_ES_PASSWORD": "hunter2-secret"})
     assert result.exit_code == 0

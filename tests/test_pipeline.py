@@ -11,8 +11,9 @@ import pytest
 from connectors.seeds import load_seeds
 from newsflow.config import Settings, load_settings
 from newsflow.extract import article_from_text
+from newsflow.outcomes import PollResult
 from newsflow.pipeline import Pipeline
-from newsflow.replay import ReplayMode, ReplayResult, replay
+from newsflow.replay import ReplayMode, replay
 from newsflow.store import SearchQuery
 from schemas import Article
 
@@ -22,13 +23,13 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "data")
 
 
-def run_replay(settings: Settings, seeds_dir: Path, mode: ReplayMode) -> ReplayResult:
+def run_replay(settings: Settings, seeds_dir: Path, mode: ReplayMode) -> PollResult:
     return asyncio.run(replay(settings, seeds_dir, mode))
 
 
 def test_direct_replay_puts_both_seeds_in_one_story(settings: Settings, seeds_dir: Path) -> None:
     result = run_replay(settings, seeds_dir, ReplayMode.DIRECT)
-    assert result.ingest.articles == 2 and not result.ingest.skips
+    assert len(result.published) == 2 and not result.run_report().skips
     assert len(result.articles) == 2
     story_ids = {a.story_id for a in result.articles}
     assert len(story_ids) == 1 and None not in story_ids
@@ -56,7 +57,7 @@ def test_served_replay_fetches_and_extracts_over_loopback(
     settings: Settings, seeds_dir: Path
 ) -> None:
     served = run_replay(settings, seeds_dir, ReplayMode.SERVED)
-    assert served.ingest.articles == 2, served.ingest.skips
+    assert len(served.published) == 2, served.run_report().skips
     assert len({a.story_id for a in served.articles}) == 1
     manifest_urls = {seed.url for seed in load_seeds(seeds_dir)}
     assert {a.url for a in served.articles} == manifest_urls, "published under the manifest URLs"
@@ -87,8 +88,8 @@ def test_poison_messages_are_dead_lettered_and_the_rest_goes_through(
             pipeline.publish(article)
         pipeline.bus.publish(pipeline.topics.extracted, "worse", b"\xff\xfe not even json")
         report = pipeline.process()
-        assert report.handled["cluster"] == 4
-        assert report.handled["dead-letter-log"] == 2
+        assert report["cluster"] == 4
+        assert report["dead-letter-log"] == 2
         assert pipeline.store.count_articles() == 2
     lines = (settings.data_dir / "dead-letter.jsonl").read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from connectors.feeds.discovery import SitemapError, looks_like_news_sitemap, parse_news_sitemap
 from connectors.feeds.parse import FeedError, parse_feed
-from connectors.http.errors import Page
+from connectors.http.page import Page
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -22,9 +21,10 @@ from connectors.feeds.lists import FeedSpec
 from connectors.feeds.schedule import PollPolicy, combine_hints, feed_hint_s
 from connectors.feeds.seen import item_keys, new_items
 from connectors.feeds.state import FeedRecord, FeedState
-from connectors.http.errors import FetchError, Page
+from connectors.http.errors import FetchError
 from connectors.http.fetcher import Fetcher
 from connectors.http.headers import parse_max_age
+from connectors.http.page import Page
 from newsflow.config import FetchSettings
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
@@ -44,22 +44,6 @@ def poll_policy(settings: FetchSettings) -> PollPolicy:
 
 def body_hash(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-TRANSIENT_REASONS = frozenset(
-    {SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR, SkipReason.RATE_LIMITED}
-)
-_TRANSIENT_STATUS = re.compile(r"^HTTP (429|5\d\d)\b")
-
-
-def is_transient(skip: Skip) -> bool:
-    """True for failures worth retrying later: timeouts, connection errors, 429 and 5xx.
-
-    A status skip's detail starts with "HTTP <status>" (see `Fetcher`).
-    """
-    if skip.reason is SkipReason.HTTP_STATUS:
-        return bool(_TRANSIENT_STATUS.match(skip.detail))
-    return skip.reason in TRANSIENT_REASONS
 
 
 @dataclass(frozen=True)

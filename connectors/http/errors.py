@@ -1,39 +1,13 @@
-"""What a fetch returns or raises: `Page` and `FetchError`."""
+"""What a fetch raises: `FetchError`, with a reason code and whether it may heal by itself."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
-
-from connectors.http.charset import effective_charset
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.urls import redact_url
 
-
-@dataclass(frozen=True)
-class Page:
-    """A fetched response: the body is decompressed and never longer than the byte cap."""
-
-    url: str
-    final_url: str
-    status: int
-    content: bytes
-    media_type: str | None
-    charset: str | None
-    headers: Mapping[str, str]
-    fetched_at: datetime
-
-    @cached_property
-    def decoding_charset(self) -> str | None:
-        """The charset to parse the body with: the declared one unless the bytes disprove it."""
-        return effective_charset(self.content, self.charset)
-
-    @property
-    def not_modified(self) -> bool:
-        """True for a 304 answer to a conditional request (the body is empty)."""
-        return self.status == 304
+TRANSIENT_REASONS = frozenset(
+    {SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR, SkipReason.RATE_LIMITED}
+)
 
 
 class FetchError(Exception):
@@ -55,6 +29,13 @@ class FetchError(Exception):
         self.retry_after_s = retry_after_s
         super().__init__(f"{reason}: {redact_url(url)}" + (f" ({detail})" if detail else ""))
 
+    @property
+    def transient(self) -> bool:
+        """True for failures worth retrying later: timeouts, connection errors, 429 and 5xx."""
+        if self.reason is SkipReason.HTTP_STATUS:
+            return self.status is not None and (self.status == 429 or self.status >= 500)
+        return self.reason in TRANSIENT_REASONS
+
     def as_skip(self) -> Skip:
         """The failure as a `Skip` for the run report."""
-        return Skip(url=self.url, reason=self.reason, detail=self.detail)
+        return Skip(self.url, self.reason, self.detail, transient=self.transient)

@@ -20,13 +20,14 @@ from connectors.http.decoding import (
     BoundedDecoder,
     UnsupportedEncoding,
 )
-from connectors.http.errors import FetchError, Page
+from connectors.http.errors import FetchError
 from connectors.http.headers import (
     Accept,
     content_type_refusal,
     parse_content_type,
     parse_retry_after,
 )
+from connectors.http.page import Page
 from connectors.http.politeness import HostBackingOff, HostLimits, shared_host_limits
 from connectors.http.robots import RobotsCache
 from connectors.http.transport import BlockedAddress, GuardedBackend, guarded_transport

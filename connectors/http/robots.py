@@ -16,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
-from connectors.http.errors import FetchError, Page
+from connectors.http.errors import FetchError
+from connectors.http.page import Page
 from newsflow.outcomes import SkipReason
 
 FAILURE_TTL_S = 300.0

@@ -16,9 +16,10 @@ from rich.table import Table
 from connectors.feeds.discovery import discover_feeds
 from connectors.feeds.lists import FeedListError, FeedSpec, export_opml, load_feed_list
 from connectors.feeds.poll import poll_policy
-from connectors.feeds.state import FeedRecord, FeedState
-from connectors.http import Fetcher, FetchError
+from connectors.feeds.state import FeedRecord
+from connectors.http import FetchError
 from newsflow.cli.app import DataDirOption, JsonOption, app, fail, out, settings_for
+from newsflow.pipeline import open_feed_state, open_fetcher
 
 feeds_app = typer.Typer(
     help="The feeds newsflow polls: health, OPML import/export, revive, discovery.",
@@ -48,7 +49,7 @@ def list_feeds(
     """List the known feeds with their health and schedule (dead ones included)."""
     if ctx.invoked_subcommand is not None:
         return
-    with FeedState.in_data_dir(settings_for(data_dir).data_dir) as state:
+    with open_feed_state(settings_for(data_dir)) as state:
         records = state.feeds()
     if as_json:
         for record in records:
@@ -84,7 +85,7 @@ def import_feeds(
         fail(f"{path}: {exc}")
     policy = poll_policy(settings.fetch)
     added = 0
-    with FeedState.in_data_dir(settings.data_dir) as state:
+    with open_feed_state(settings) as state:
         for group, feeds in feed_list.groups().items():
             interval = policy.clamp(feed_list.interval_minutes(group) * 60)
             added += state.add(feeds, interval)
@@ -99,7 +100,7 @@ def export_feeds(
     data_dir: DataDirOption = None,
 ) -> None:
     """Write the known feeds as OPML."""
-    with FeedState.in_data_dir(settings_for(data_dir).data_dir) as state:
+    with open_feed_state(settings_for(data_dir)) as state:
         feeds = [FeedSpec(r.url, name=r.name, group=r.feed_group) for r in state.feeds()]
     document = export_opml(feeds)
     if output is None:
@@ -114,7 +115,7 @@ def revive_feed(
     data_dir: DataDirOption = None,
 ) -> None:
     """Clear a feed's failures and dead mark; it is polled again on the next run."""
-    with FeedState.in_data_dir(settings_for(data_dir).data_dir) as state:
+    with open_feed_state(settings_for(data_dir)) as state:
         if not state.revive(url):
             fail(f"unknown feed {url} (see `newsflow feeds`)")
     out.print(f"revived {url}")
@@ -130,7 +131,7 @@ def discover(
     settings = settings_for(data_dir)
 
     async def fetch_page() -> list[str]:
-        async with Fetcher(settings.fetch) as fetcher:
+        async with open_fetcher(settings) as fetcher:
             page = await fetcher.fetch(url, accept="html")
         return discover_feeds(page.content, page.final_url)
 
@@ -143,6 +144,6 @@ def discover(
     if not found:
         fail(f"no feed links found on {url}")
     if add:
-        with FeedState.in_data_dir(settings.data_dir) as state:
+        with open_feed_state(settings) as state:
             added = state.add((FeedSpec(f) for f in found), poll_policy(settings.fetch).floor_s)
         out.print(f"{added} feeds added")

@@ -12,9 +12,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connectors.feeds.lists import FeedList
-from connectors.feeds.poll import FeedPoller, poll_policy
-from connectors.feeds.state import feed_state_turn
-from connectors.http import Fetcher
 from connectors.seeds import SeedError, load_seeds
 from newsflow.cli.app import (
     DataDirOption,
@@ -28,44 +25,40 @@ from newsflow.cli.app import (
     settings_for,
 )
 from newsflow.cli.show import print_stories
-from newsflow.config import Settings
-from newsflow.ingest import fetch_article, ingest
-from newsflow.outcomes import NOT_FAILURES, RunReport, Skip
-from newsflow.pipeline import Pipeline
+from newsflow.clustering.snapshot import SnapshotError
+from newsflow.ingest import fetch_article
+from newsflow.outcomes import PollResult, Skip
+from newsflow.pipeline import Pipeline, open_fetcher, open_store
 from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
 
 T = TypeVar("T")
-Callback = Callable[[int], None]
 DEFAULT_SEEDS = Path("seeds")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+class ProgressBar:
+    """A `newsflow.ingest.Progress` shown as a transient bar on stderr."""
+
+    def __init__(self, bar: Progress, description: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task(description, total=0)
+
+    def planned(self, items: int) -> None:
+        self._bar.update(self._task, total=(self._bar.tasks[0].total or 0) + items)
+
+    def finished(self, items: int) -> None:
+        self._bar.advance(self._task, items)
 
 
-def _with_progress(
-    description: str, work: Callable[[Callback, Callback], Coroutine[Any, Any, T]]
-) -> T:
-    """Run `work(on_total, on_done)` (a coroutine factory) under a progress bar."""
-    with _progress() as bar:
-        task = bar.add_task(description, total=0)
-        coroutine = work(
-            lambda n: bar.update(task, total=(bar.tasks[0].total or 0) + n),
-            lambda n: bar.advance(task, n),
-        )
-        return asyncio.run(coroutine)
+def _with_progress(description: str, work: Callable[[ProgressBar], Coroutine[Any, Any, T]]) -> T:
+    """Run `work(progress)` (a coroutine factory) under a progress bar."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+        return asyncio.run(work(ProgressBar(bar, description)))
 
 
-def _print_skips(report: RunReport) -> None:
-    for skip in report.skips:
+def _print_skips(result: PollResult) -> None:
+    for skip in result.run_report().skips:
         console.print(f"[yellow]skipped[/] {skip}", highlight=False)
 
 
@@ -85,21 +78,24 @@ def replay_command(
         load_seeds(folder)  # a bad folder is a clear error, not a failed flow run
     except SeedError as exc:
         fail(str(exc))
-    restored_clusterer(settings)  # the flow restores it again; this refuses a bad state first
     from flows.replay_seeds import replay_seeds  # Prefect loads for this command only
 
-    result = asyncio.run(replay_seeds(str(folder), mode, data_dir=str(settings.data_dir)))
-    _print_skips(result.ingest)
+    try:
+        result = asyncio.run(replay_seeds(str(folder), mode, data_dir=str(settings.data_dir)))
+    except SnapshotError as exc:
+        fail(str(exc))
+    _print_skips(result)
     console.print(
-        f"replayed {result.ingest.articles} article(s) from {folder} ({mode}); "
-        f"stages handled {result.process.handled}"
+        f"replayed {len(result.published)} article(s) from {folder} ({mode}); "
+        f"stages handled {result.handled}"
     )
     if not result.articles:
         fail("no article reached the store")
-    with Pipeline(settings) as pipeline:
-        story_ids = dict.fromkeys(a.story_id for a in result.articles if a.story_id)
-        stories = [s for s in pipeline.store.stories(limit=1000) if s.id in story_ids]
-        print_stories(pipeline.store, stories, as_json=False)
+    store = open_store(settings)
+    try:
+        print_stories(store, result.stories, as_json=False)
+    finally:
+        store.close()
 
 
 @app.command("run")
@@ -111,57 +107,43 @@ def run_command(
     """Poll the feeds of a feed list, once or on each group's interval until interrupted."""
     settings = settings_for(data_dir)
     feed_list = feed_list_from(feeds)
-    restored_clusterer(settings)  # each poll restores it again; this refuses a bad state first
-    if once:
-        report = _poll(settings, feed_list, list(feed_list.groups()))
-        failures = {s.url for s in report.skips if s.reason not in NOT_FAILURES}
-        failed_sources = failures & {f.url for f in feed_list.feeds}
-        if failed_sources:
-            fail(f"{len(failed_sources)} of {len(feed_list.feeds)} feed(s) could not be read")
-        return
-    due = dict.fromkeys(feed_list.groups(), 0.0)
-    try:
-        while True:
-            now = time.monotonic()
-            ready = [group for group, at in due.items() if at <= now]
-            if ready:
-                _poll(settings, feed_list, ready)
-                for group in ready:
-                    due[group] = now + feed_list.interval_minutes(group) * 60
-            time.sleep(max(0.0, min(due.values()) - time.monotonic()))
-    except KeyboardInterrupt:
-        console.print("stopped")
+    # Restored once (a bad state is refused before any work), then kept for every poll.
+    with Pipeline(settings, restored_clusterer(settings)) as pipeline:
+        if once:
+            result = _poll(pipeline, feed_list, list(feed_list.groups()))
+            if failed := result.failed_feeds():
+                fail(f"{len(failed)} of {len(feed_list.feeds)} feed(s) could not be read")
+            return
+        due = dict.fromkeys(feed_list.groups(), 0.0)
+        try:
+            while True:
+                now = time.monotonic()
+                ready = [group for group, at in due.items() if at <= now]
+                if ready:
+                    _poll(pipeline, feed_list, ready)
+                    for group in ready:
+                        due[group] = now + feed_list.interval_minutes(group) * 60
+                time.sleep(max(0.0, min(due.values()) - time.monotonic()))
+        except KeyboardInterrupt:
+            console.print("stopped")
 
 
-def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunReport:
+def _poll(pipeline: Pipeline, feed_list: FeedList, groups: list[str]) -> PollResult:
+    """One stateful poll of `groups` through the one producer path, with a progress bar."""
     specs = [spec for group in groups for spec in feed_list.groups()[group]]
-
-    async def work(total: Callback, done: Callback) -> RunReport:
-        # The feed state (seen entries, validators) is this run's alone, and committed only
-        # once its articles went through the pipeline: a run that dies before re-reads the
-        # same entries next time.
-        async with feed_state_turn(settings.data_dir) as state, Fetcher(settings.fetch) as fetcher:
-            report = await ingest(
-                fetcher,
-                feeds=specs,
-                sink=pipeline.publish,
-                concurrency=settings.fetch.concurrency,
-                on_total=total,
-                on_done=done,
-                poller=FeedPoller(fetcher, state, poll_policy(settings.fetch)),
-            )
-            pipeline.process()
-            state.commit()
-            return report
-
-    with Pipeline(settings) as pipeline:
-        report = _with_progress(f"polling {len(specs)} feed(s)", work)
-    _print_skips(report)
-    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
-    console.print(
-        f"{report.articles} article(s) ingested" + (f"; skipped: {reasons}" if reasons else "")
+    result = _with_progress(
+        f"polling {len(specs)} feed(s)",
+        lambda progress: pipeline.poll(specs, stateful=True, progress=progress),
     )
-    return report
+    _print_skips(result)
+    report = result.run_report()
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
+    seen = sum(feed.seen_before for feed in result.feeds)
+    console.print(
+        f"{report.articles} article(s) ingested, {seen} seen before"
+        + (f"; skipped: {reasons}" if reasons else "")
+    )
+    return result
 
 
 @app.command("fetch")
@@ -174,7 +156,7 @@ def fetch_command(
     settings = settings_for(data_dir)
 
     async def work() -> list[Any]:
-        async with Fetcher(settings.fetch) as fetcher:
+        async with open_fetcher(settings) as fetcher:
             return list(
                 await asyncio.gather(*(fetch_article(fetcher, SourceItem(url=u)) for u in urls))
             )

@@ -22,8 +22,8 @@ from newsflow.cli.app import (
     settings_for,
 )
 from newsflow.config import Settings
-from newsflow.consumer_loop import BatchLimits, StopFlag, drained, run_stages
-from newsflow.pipeline import Pipeline, subscriptions
+from newsflow.pipeline import STAGES, Pipeline, subscriptions
+from newsflow.worker import BatchLimits, StopFlag, drained, run_workers
 
 
 def kafka_settings_or_fail(data_dir: DataDirOption) -> Settings:
@@ -115,7 +115,7 @@ def reprocess(
         return
     clusterer = None if only_index else restored_clusterer(settings)
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
-        stages = pipeline.stages(["index"] if only_index else ["cluster", "index"])
-        run_stages(stages, stop, batch_limits(settings), until=lambda: drained(stages))
-    handled = {stage.name: stage.stats.messages for stage in stages}
+        workers = [pipeline.worker(name) for name in (["index"] if only_index else STAGES)]
+        run_workers(workers, stop, batch_limits(settings), until=lambda: drained(workers))
+    handled = {worker.name: worker.stats.messages for worker in workers}
     console.print(f"reprocessed: {handled}")

@@ -101,8 +101,8 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
-    from newsflow.consumer_loop import StopFlag
     from newsflow.pipeline import Pipeline
+    from newsflow.worker import StopFlag
 
     as_flow_runs = bool(_prefect_api_url())
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:

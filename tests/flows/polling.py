@@ -12,7 +12,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.poll_feeds import poll_feeds
-from flows.poll_report import FeedOutcome, PollResult
+from newsflow.outcomes import FeedOutcome, PollResult
 from tests.flows.news_site import NewsSite
 
 

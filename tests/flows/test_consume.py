@@ -21,9 +21,9 @@ from connectors.seeds import load_seeds
 from flows.consume import offset_ranges, run_stage
 from newsflow.bus import Message
 from newsflow.config import load_settings
-from newsflow.consumer_loop import BatchLimits, StopFlag
 from newsflow.extract import article_from_text
 from newsflow.pipeline import Pipeline
+from newsflow.worker import BatchLimits, StopFlag
 from schemas import Article
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "newsflow_env")

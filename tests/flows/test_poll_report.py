@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flows.poll_report import FeedOutcome, FeedStatus, PollResult, feed_table, stories_markdown
-from newsflow.outcomes import Skip, SkipReason
+from flows.poll_report import feed_table, stories_markdown
+from newsflow.outcomes import FeedOutcome, FeedStatus, PollResult, Skip, SkipReason
 from schemas import Article, Story
 
 WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

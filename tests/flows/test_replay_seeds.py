@@ -20,12 +20,12 @@ def test_replay_ingests_both_seeds_and_is_repeatable(
     mode: ReplayMode, seeds_dir: Path, newsflow_env: Path
 ) -> None:
     first = asyncio.run(replay_seeds(str(seeds_dir), mode))
-    assert first.ingest.articles == 2 and not first.ingest.skips
+    assert len(first.published) == 2 and not first.run_report().skips
     assert len(first.articles) == 2
     assert all(article.story_id for article in first.articles)
-    assert first.process.handled["index"] >= 2
+    assert first.handled["index"] >= 2
     again = asyncio.run(replay_seeds(str(seeds_dir), mode))
-    assert again.ingest.articles == 2  # seen before, ingested again: a replay repeats
+    assert len(again.published) == 2  # seen before, ingested again: a replay repeats
     if mode is ReplayMode.DIRECT:  # served URLs carry the loopback port of each run
         assert {a.id for a in again.articles} == {a.id for a in first.articles}
 

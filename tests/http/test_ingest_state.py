@@ -14,7 +14,7 @@ from connectors.feeds.state import FeedState
 from connectors.http import Fetcher
 from newsflow.config import FetchSettings
 from newsflow.ingest import ingest
-from newsflow.outcomes import RunReport
+from newsflow.outcomes import PollResult, RunReport
 from schemas import Article
 from tests.http.server import MisbehavingServer
 
@@ -54,7 +54,10 @@ def run(
     async def main() -> RunReport:
         async with Fetcher(settings) as fetcher:
             poller = FeedPoller(fetcher, state, POLICY, clock)
-            return await ingest(fetcher, feeds=[FeedSpec(url)], sink=articles.append, poller=poller)
+            feeds = await ingest(
+                [FeedSpec(url)], fetcher=fetcher, publish=articles.append, poller=poller
+            )
+            return PollResult(feeds, published=[a.id for a in articles]).run_report()
 
     report = asyncio.run(main())
     return report, sorted(a.title for a in articles)
@@ -104,3 +107,41 @@ def test_feed_not_due_is_not_polled(
     report, _ = run(settings, state, clock, url)
     assert report.reasons() == {"not-due": 1}
     assert web.recorder.hits["/feed"] == 1
+
+
+def news_sitemap(base: str, *paths: str) -> bytes:
+    urls = "".join(
+        f"<url><loc>{base}{path}</loc><news:news><news:publication><news:name>Wire</news:name>"
+        f"<news:language>en</news:language></news:publication>"
+        f"<news:publication_date>2026-11-23T08:00:00Z</news:publication_date>"
+        f"<news:title>{path}</news:title></news:news></url>"
+        for path in paths
+    )
+    return (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
+    ).encode()
+
+
+@pytest.mark.parametrize("stateful", [False, True], ids=["plain read", "polled with state"])
+def test_a_news_sitemap_is_read_the_same_on_every_path(
+    web: MisbehavingServer, settings: FetchSettings, tmp_path: Path, stateful: bool
+) -> None:
+    base, url = web.base_url, f"{web.base_url}/feed"
+    for name in ("a", "b"):
+        web.extra_routes[f"/news/{name}"] = article_page(f"Story {name}")
+    web.feed_body = news_sitemap(base, "/news/a", "/news/b")
+    articles: list[Article] = []
+
+    async def main() -> RunReport:
+        async with Fetcher(settings) as fetcher:
+            state = FeedState.in_data_dir(tmp_path) if stateful else None
+            poller = FeedPoller(fetcher, state, POLICY, Clock()) if state else None
+            feeds = await ingest(
+                [FeedSpec(url)], fetcher=fetcher, publish=articles.append, poller=poller
+            )
+            return PollResult(feeds, published=[a.id for a in articles]).run_report()
+
+    report = asyncio.run(main())
+    assert not report.skips
+    assert sorted(a.title for a in articles) == ["Story a", "Story b"]

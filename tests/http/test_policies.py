@@ -10,13 +10,13 @@ import pytest
 from connectors.feeds.schedule import PollPolicy, feed_hint_s
 from connectors.feeds.seen import item_keys, new_items
 from connectors.http.charset import effective_charset
-from connectors.http.errors import Page
 from connectors.http.headers import (
     content_type_refusal,
     parse_content_type,
     parse_max_age,
     parse_retry_after,
 )
+from connectors.http.page import Page
 from connectors.http.politeness import MAX_CRAWL_DELAY_S, HostBackingOff, HostLimits
 from connectors.http.robots import RobotsAnswer, RobotsCache
 from newsflow.config import FetchSettings

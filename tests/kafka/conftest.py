@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from connectors.kafka import KafkaBus
-from connectors.kafka.dev_broker import TansuBroker, free_port, tansu_binary
 from newsflow.bus import Message
 from newsflow.config import KafkaSettings
 from newsflow.text import content_hash
 from newsflow.urls import article_id, canonicalize
 from schemas import Article
+from tests.kafka.broker import TansuBroker, free_port, tansu_binary
 
 
 @pytest.fixture(scope="session")

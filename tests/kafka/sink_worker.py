@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from connectors.kafka import KafkaBus
 from newsflow.bus import Message, Topics, decode
 from newsflow.config import KafkaSettings
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
+from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
 
 
@@ -40,7 +40,7 @@ def main(sink_path: str, group: str, delay_s: float) -> None:
     consumer = bus.consumer([Topics.from_settings(settings).extracted], group)
     limits = BatchLimits(settings.batch_max_records, settings.batch_max_wait_ms / 1000)
     with StopFlag().on_signals() as stop:
-        run_stages([Stage("sink", consumer, write)], stop, limits)
+        run_workers([Worker("sink", consumer, write)], stop, limits)
     bus.close()
 
 

@@ -15,7 +15,7 @@ from connectors.kafka.consumer import KafkaBusConsumer
 from connectors.kafka.offsets import group_lag, rewind_group
 from connectors.kafka.topics import ensure_topics
 from newsflow.bus import Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, drained, run_stages
+from newsflow.worker import BatchLimits, StopFlag, Worker, drained, run_workers
 from schemas import Article, Story
 
 pytestmark = pytest.mark.integration
@@ -78,10 +78,10 @@ def test_articles_travel_through_every_topic(kafka_settings, article_factory):
                 indexed[article.id] = (article, dict(message.headers))
 
     stop = StopFlag()
-    run_stages(
+    run_workers(
         [
-            Stage("cluster", bus.consumer([topics.extracted], "cluster"), cluster),
-            Stage("index", bus.consumer([topics.clustered, topics.stories], "index"), index),
+            Worker("cluster", bus.consumer([topics.extracted], "cluster"), cluster),
+            Worker("index", bus.consumer([topics.clustered, topics.stories], "index"), index),
         ],
         stop,
         BatchLimits(max_records=8, max_wait_s=0.3),
@@ -119,7 +119,7 @@ def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_stage_moves_on(
         bus.flush()
 
     consumer = bus.consumer([topics.extracted], "cluster")
-    run_stages([Stage("cluster", consumer, handler)], StopFlag(), until=lambda: bool(handled))
+    run_workers([Worker("cluster", consumer, handler)], StopFlag(), until=lambda: bool(handled))
 
     assert handled == [good]
     [dead] = consume_messages(kafka_settings, [topics.dead_letter], "reader", 1, commit=False)
@@ -168,9 +168,9 @@ def test_a_consumer_started_before_the_broker_waits_and_recovers(
     stop = StopFlag()
     consumer = KafkaBusConsumer(settings, [topics.extracted], "late")
     worker = threading.Thread(
-        target=run_stages,
+        target=run_workers,
         args=(
-            [Stage("late", consumer, lambda ms: received.extend(decode(m, Article) for m in ms))],
+            [Worker("late", consumer, lambda ms: received.extend(decode(m, Article) for m in ms))],
             stop,
         ),
         kwargs={"until": lambda: len(received) == 3},
@@ -245,8 +245,8 @@ def test_a_failed_downstream_write_is_retried_before_anything_is_committed(
             stored[article.id] = article
 
     consumer = bus.consumer([topics.extracted], group)
-    run_stages(
-        [Stage("index", consumer, flaky_store)],
+    run_workers(
+        [Worker("index", consumer, flaky_store)],
         StopFlag(),
         BatchLimits(max_records=100, max_wait_s=1.0),
         until=lambda: len(stored) == len(articles),
@@ -283,8 +283,8 @@ def test_the_consumer_loop_exposes_its_lag(kafka_settings, article_factory):
     for n in range(6):  # one record per request (Tansu end offsets, see docs/kafka.md)
         bus.publish(topics.extracted, str(n), encode(article_factory(n)))
         bus.flush()
-    stage = Stage("cluster", bus.consumer([topics.extracted], "cluster"), lambda batch: None)
-    run_stages(
+    stage = Worker("cluster", bus.consumer([topics.extracted], "cluster"), lambda batch: None)
+    run_workers(
         [stage],
         StopFlag(),
         BatchLimits(max_records=2, max_wait_s=0.5),
@@ -306,7 +306,7 @@ def test_a_rewound_group_is_not_drained_before_it_read_everything_again(
     assert len(consume_messages(kafka_settings, [topics.extracted], "g", 1, commit=True)) == 1
     rewind_group(kafka_settings, "g", [topics.extracted])
 
-    stages = [Stage("cluster", bus.consumer([topics.extracted], "g"), lambda batch: None)]
-    run_stages(stages, StopFlag(), BatchLimits(2, 0.3), until=lambda: drained(stages))
+    stages = [Worker("cluster", bus.consumer([topics.extracted], "g"), lambda batch: None)]
+    run_workers(stages, StopFlag(), BatchLimits(2, 0.3), until=lambda: drained(stages))
     bus.close()
     assert stages[0].stats.messages == 1

@@ -49,7 +49,7 @@ def test_replay_goes_through_every_topic_of_the_broker(
     assert len(result.articles) == 2
     [story_id] = {a.story_id for a in result.articles}
     assert story_id is not None
-    assert result.process.handled["cluster"] == 2
+    assert result.handled["cluster"] == 2
     topics = Topics.from_settings(kafka_settings)
     extracted = consume_messages(kafka_settings, [topics.extracted], "check", 2, commit=False)
     clustered = consume_messages(kafka_settings, [topics.clustered], "check", 2, commit=False)
@@ -85,7 +85,7 @@ def test_stage_services_in_their_own_processes_serve_a_replay(
         result = asyncio.run(replay(waiting, seeds_dir, ReplayMode.DIRECT))
         assert len(result.articles) == 2
         assert len({a.story_id for a in result.articles}) == 1
-        assert result.process.handled == {}  # nothing ran in this process
+        assert result.handled == {}  # nothing ran in this process
     finally:
         for service in services:
             service.send_signal(signal.SIGTERM)

@@ -1,4 +1,10 @@
-"""The long-running consumer service: poll a batch, hand it to a stage, commit, repeat.
+"""The one consumer runner: poll a batch, hand it to a stage's handler, commit, repeat.
+
+Every consuming stage runs here, whether in-process until the bus is drained (`newsflow run`,
+`replay`, `reprocess`) or as a service until it is stopped (`newsflow serve STAGE`). A
+`Worker` is one stage's consumer and handler; this module owns what they all share: batching,
+retries with backoff, acknowledgement (commits) and stopping. Dead letters are the handlers'
+(`newsflow.stages.Stage`), since only a handler knows that a message cannot be processed.
 
 Generic over `newsflow.bus.BusConsumer`, so it drives the in-process bus and Kafka alike.
 Offsets are committed only after the handler returned, i.e. after its downstream write
@@ -43,8 +49,8 @@ class BatchLimits:
 
 
 @dataclass
-class LoopStats:
-    """What one consumer loop did; `lag` is the total behind the partition ends."""
+class WorkerStats:
+    """What one worker did; `lag` is the total behind the partition ends."""
 
     batches: int = 0
     messages: int = 0
@@ -55,17 +61,29 @@ class LoopStats:
 
 
 @dataclass
-class Stage:
-    """One consumer and the handler of its messages, run by `run_stages`."""
+class _Retry:
+    """A worker's batch in hand after its handler failed, and when to try it again."""
+
+    batch: list[Message] = field(default_factory=list)
+    failures: int = 0  # in a row
+    at: float = 0.0
+
+
+@dataclass
+class Worker:
+    """One stage's consumer and the handler of its messages, run by `run_workers`."""
 
     name: str
     consumer: BusConsumer
     handler: Handler
-    stats: LoopStats = field(default_factory=LoopStats)
-    failed_batch: list[Message] = field(default_factory=list)
-    consecutive_failures: int = 0
-    retry_at: float = 0.0
-    reported_at: float = field(default_factory=time.monotonic)
+    stats: WorkerStats = field(default_factory=WorkerStats)
+    _retry: _Retry = field(default_factory=_Retry, repr=False)
+    _reported_at: float = field(default_factory=time.monotonic, repr=False)
+
+    @property
+    def retrying(self) -> bool:
+        """True while a failed batch waits to be handled again."""
+        return bool(self._retry.batch)
 
 
 class StopFlag:
@@ -112,90 +130,90 @@ def collect_batch(consumer: BusConsumer, limits: BatchLimits, stop: StopFlag) ->
     return batch
 
 
-def drained(stages: Sequence[Stage]) -> bool:
-    """Every stage has its partitions, is at their ends, and its last poll came back empty."""
-    return all(s.stats.lag == 0 and s.stats.last_poll == 0 for s in stages)
+def drained(workers: Sequence[Worker]) -> bool:
+    """Every worker has its partitions, is at their ends, and its last poll came back empty."""
+    return all(w.stats.lag == 0 and w.stats.last_poll == 0 and not w.retrying for w in workers)
 
 
-def run_stages(
-    stages: Sequence[Stage],
+def run_workers(
+    workers: Sequence[Worker],
     stop: StopFlag,
     limits: BatchLimits | None = None,
     until: Callable[[], bool] | None = None,
     max_backoff_s: float = 30.0,
     report_every_s: float = 60.0,
 ) -> None:
-    """Run the stages round-robin until `stop` is set or `until()` is true; then close them.
+    """Run the workers round-robin until `stop` is set or `until()` is true; then close them.
 
-    Each turn gives one stage one batch: poll, handle, commit. Every `report_every_s` each
-    stage logs its counts and lag. Closing commits what was processed and leaves the groups.
+    Each turn gives one worker one batch: poll, handle, commit. Every `report_every_s` each
+    worker logs its counts and lag. Closing commits what was processed and leaves the groups.
     """
     limits = limits or BatchLimits()
     try:
         while not stop.is_set() and not (until is not None and until()):
-            for stage in stages:
-                _turn(stage, stop, limits, max_backoff_s)
-                if time.monotonic() - stage.reported_at >= report_every_s:
-                    _report(stage)
+            for worker in workers:
+                _turn(worker, stop, limits, max_backoff_s)
+                if time.monotonic() - worker._reported_at >= report_every_s:
+                    _report(worker)
                 if stop.is_set():
                     break
     finally:
-        for stage in stages:
-            stage.consumer.close()
-            _report(stage, "stopped")
+        for worker in workers:
+            worker.consumer.close()
+            _report(worker, "stopped")
 
 
-def _report(stage: Stage, state: str = "running") -> None:
-    stats = stage.stats
+def _report(worker: Worker, state: str = "running") -> None:
+    stats = worker.stats
     log.info(
         "stage %s %s: %d messages in %d batches, %d handler failures, lag %s",
-        stage.name,
+        worker.name,
         state,
         stats.messages,
         stats.batches,
         stats.handler_failures,
         "unknown" if stats.lag is None else stats.lag,
     )
-    stage.reported_at = time.monotonic()
+    worker._reported_at = time.monotonic()
 
 
-def _turn(stage: Stage, stop: StopFlag, limits: BatchLimits, max_backoff_s: float) -> None:
-    if stage.failed_batch:
-        if time.monotonic() < stage.retry_at:
-            time.sleep(min(0.2, max(0.0, stage.retry_at - time.monotonic())))
+def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: float) -> None:
+    retry = worker._retry
+    if retry.batch:
+        if time.monotonic() < retry.at:
+            time.sleep(min(0.2, max(0.0, retry.at - time.monotonic())))
             return
-        batch = stage.failed_batch
+        batch = retry.batch
     else:
-        batch = collect_batch(stage.consumer, limits, stop)
-        stage.stats.last_poll = len(batch)
-        _record_lag(stage)
+        batch = collect_batch(worker.consumer, limits, stop)
+        worker.stats.last_poll = len(batch)
+        _record_lag(worker)
     if not batch:
         return
     try:
-        stage.handler(batch)
+        worker.handler(batch)
     except Exception:
-        stage.stats.handler_failures += 1
-        stage.consecutive_failures += 1
-        backoff = min(max_backoff_s, 0.25 * 2 ** min(stage.consecutive_failures, 10))
+        worker.stats.handler_failures += 1
+        retry.failures += 1
+        backoff = min(max_backoff_s, 0.25 * 2 ** min(retry.failures, 10))
         log.exception(
-            "stage %s failed on a batch of %d; retrying in %.1fs", stage.name, len(batch), backoff
+            "stage %s failed on a batch of %d; retrying in %.1fs", worker.name, len(batch), backoff
         )
-        stage.failed_batch = list(batch)
-        stage.retry_at = time.monotonic() + backoff
+        retry.batch = list(batch)
+        retry.at = time.monotonic() + backoff
         return
-    stage.failed_batch = []
-    stage.consecutive_failures = 0
-    stage.stats.batches += 1
-    stage.stats.messages += len(batch)
+    worker._retry = _Retry()
+    worker.stats.batches += 1
+    worker.stats.messages += len(batch)
     try:
-        stage.consumer.commit(batch)
+        worker.consumer.commit(batch)
     except Exception as exc:  # the offsets stay pending and go out with the next commit
-        log.warning("stage %s: commit failed, will retry with the next batch: %s", stage.name, exc)
-    log.debug("stage %s: batch of %d done, lag %s", stage.name, len(batch), stage.stats.lag)
+        log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
+    log.debug("stage %s: batch of %d done, lag %s", worker.name, len(batch), worker.stats.lag)
 
 
-def _record_lag(stage: Stage) -> None:
-    if isinstance(stage.consumer, ReportsLag):
-        by_partition = stage.consumer.lag()
-        stage.stats.lag_by_partition = by_partition
-        stage.stats.lag = sum(by_partition.values()) if by_partition else None
+def _record_lag(worker: Worker) -> None:
+    if isinstance(worker.consumer, ReportsLag):
+        by_partition = worker.consumer.lag()
+        worker.stats.lag_by_partition = by_partition
+        worker.stats.lag = sum(by_partition.values()) if by_partition else None

@@ -1,4 +1,4 @@
-"""The consumer loop over the in-process bus: batching, retries, stopping on signals."""
+"""The runner (`newsflow.worker`) over the in-process bus: batching, retries, stopping on signals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Message
-from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, collect_batch, run_stages
+from newsflow.worker import BatchLimits, StopFlag, Worker, collect_batch, run_workers
 
 
 def filled_bus(count: int) -> MemoryBus:
@@ -39,8 +39,8 @@ def test_a_failing_handler_gets_the_same_batch_again_and_nothing_is_committed_be
         if len(calls) == 1:
             raise ConnectionError("store down")
 
-    stage = Stage("index", bus.consumer(["t"], "g"), handler)
-    run_stages(
+    stage = Worker("index", bus.consumer(["t"], "g"), handler)
+    run_workers(
         [stage],
         StopFlag(),
         BatchLimits(max_records=6, max_wait_s=0.1),
@@ -70,7 +70,7 @@ def test_a_stopped_loop_commits_the_batch_in_hand_and_stops():
         seen.extend(messages)
         stop.set()  # as a SIGTERM arriving while the batch is being handled
 
-    run_stages([Stage("s", bus.consumer(["t"], "g"), handler)], stop, BatchLimits(5, 0.1))
+    run_workers([Worker("s", bus.consumer(["t"], "g"), handler)], stop, BatchLimits(5, 0.1))
     assert len(seen) == 5
     assert [m.key for m in bus.consumer(["t"], "g").poll(100, 0.0)] == [
         str(n) for n in range(5, 20)

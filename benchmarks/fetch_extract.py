@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import trafilatura
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repo root, for `benchmarks.` and `tests.`
 
 from benchmarks.loopback import Response, serving
 from connectors.http import Fetcher

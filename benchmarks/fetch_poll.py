@@ -14,9 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repo root, for `benchmarks.` and `tests.`
 
 from benchmarks.loopback import Response, serving
 from connectors.feeds.poll import FeedPoller, poll_policy

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repo root, for `benchmarks.` and `tests.`
 
 from connectors.kafka import KafkaBus
 from connectors.kafka.client_config import consumer_config, producer_config

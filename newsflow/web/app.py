@@ -45,7 +45,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(when=views.when, highlight=views.highlight, link=views.link_target)
+    env.filters.update(
+        when=views.when, highlight=views.highlight, link=views.link_target, lead=views.article_lead
+    )
     env.globals.update(query_string=views.query_string, day_range=views.day_range)
     return env
 

@@ -133,13 +133,22 @@ def missing_originals(members: Sequence[Article]) -> list[str]:
     return sorted({a.duplicate_of for a in members if a.duplicate_of} - ids)
 
 
+def article_lead(article: Article) -> str:
+    """The article's lead (else its text) on one line, without a leading copy of its title
+    (extractors often start the lead with the headline)."""
+    lead = " ".join((article.lead or article.text).split())
+    title = " ".join(article.title.split())
+    if title and lead.startswith(title) and len(lead) > len(title):
+        return lead[len(title) :].lstrip(" .:—-")
+    return lead
+
+
 def lead_of(members: Sequence[Article], limit: int = 320) -> str:
     """The lead of the story's first original article, cut at a word near `limit` chars."""
     originals = [a for a in members if not a.duplicate_of] or list(members)
     if not originals:
         return ""
-    first = min(originals, key=lambda a: (a.event_time, a.id))
-    text = " ".join((first.lead or first.text).split())
+    text = article_lead(min(originals, key=lambda a: (a.event_time, a.id)))
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0] + " …"

@@ -88,6 +88,17 @@ def test_lead_of_takes_the_first_original_and_cuts_at_a_word() -> None:
     assert views.lead_of([]) == ""
 
 
+def test_article_lead_drops_a_leading_copy_of_the_title() -> None:
+    headline_first = sample.QWQ_FIRST.model_copy(
+        update={"lead": f"{sample.QWQ_FIRST.title}  Alibaba released\n QwQ-32B."}
+    )
+    assert views.article_lead(headline_first) == "Alibaba released QwQ-32B."
+    only_title = sample.QWQ_FIRST.model_copy(update={"lead": sample.QWQ_FIRST.title})
+    assert views.article_lead(only_title) == sample.QWQ_FIRST.title
+    no_lead = sample.RAIL.model_copy(update={"lead": ""})
+    assert views.article_lead(no_lead) == sample.RAIL.text
+
+
 def test_when_is_utc_for_people() -> None:
     assert views.when(sample.T0) == "6 Mar 2025, 09:00 UTC"
     assert views.when(None) == ""

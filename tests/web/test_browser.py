@@ -24,8 +24,9 @@ import pytest
 
 from connectors.sqlite_store import SqliteStore
 from flows.healthcheck import http_ok
-from tests.chromium import browse, needs_chromium, png_size
+from tests.chromium import browse, live_page, needs_chromium, png_size
 from tests.flows.prefect_server import free_loopback_port, wait_until
+from tests.search.test_store import make_story
 from tests.web import sample
 
 pytestmark = [pytest.mark.integration, needs_chromium]
@@ -39,6 +40,7 @@ class Served:
     port: int
     story: dict[str, Any]  # the seeds' story, as /api/stories lists it
     profile: Path
+    data: Path
 
     def dom(self, path: str) -> Any:
         """The page's DOM after Chromium ran it (its scripts included)."""
@@ -100,7 +102,7 @@ def served(
         wait_until(lambda: True if http_ok(f"{url}/api/health") else None, timeout_s=60)
         listed = _api(f"{url}/api/stories")["stories"]
         [story] = [s for s in listed if s["id"] != sample.HOSTILE_STORY]
-        yield Served(url, port, story, tmp / "chromium-profile")
+        yield Served(url, port, story, tmp / "chromium-profile", data)
     finally:
         web.terminate()
         _, errors = web.communicate(timeout=30)
@@ -180,3 +182,24 @@ def test_html_and_script_in_titles_render_as_text_and_never_run(
     assert doc.xpath("//img | //b | //i | //*[@onerror]") == []
     assert all(s.get("src") == "/static/refresh.js" for s in doc.xpath("//script"))
     assert not [h for h in doc.xpath("//a/@href") if h.lower().startswith("javascript")]
+
+
+def test_river_refreshes_itself_when_a_new_story_arrives(served: Served, tmp_path: Path) -> None:
+    """Runs last: it adds a story to the served store."""
+    late = sample.article(
+        7, "Late story arrives", "A late story arrives.", story="dddd00000000000000000007", hours=30
+    )
+    with live_page(tmp_path / "live-profile", served.url + "/") as evaluate:
+        headlines = "[...document.querySelectorAll('li.story h2')].map(h => h.textContent)"
+        shown = wait_until(lambda: evaluate(headlines) or None, timeout_s=60)
+        assert late.title not in shown
+        store = SqliteStore.in_data_dir(served.data)
+        store.upsert_articles([late])
+        store.upsert_stories([make_story(late.story_id or "", [late])])
+        store.close()
+        # The page polls every 15 s and reloads itself at the top of the river.
+        refreshed = wait_until(
+            lambda: evaluate(headlines) if late.title in (evaluate(headlines) or []) else None,
+            timeout_s=90,
+        )
+    assert refreshed[0] == late.title

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import jinja2
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -21,10 +23,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from newsflow.records import facets_record, result_record, story_record
 from newsflow.store import SearchStore
 from newsflow.web import views
-from schemas import Story
+from schemas import Article, Story
 
 PAGE_SIZE = 20
 SEARCH_LIMIT = 10
+# Elasticsearch and OpenSearch refuse to page past 10,000 hits (`index.max_result_window`).
+MAX_PAGED = 10_000
 # Only this app's own files: no inline script, nothing from elsewhere. A string that slipped
 # past escaping still could not run a script.
 SECURITY_HEADERS = {
@@ -83,20 +87,28 @@ def create_app(store: SearchStore) -> FastAPI:
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    def error_page(request: Request, status: int, detail: Any) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": detail}, status_code=status)
+        context = {"status": status, "detail": detail}
+        return templates.TemplateResponse(request, "error.html", context, status_code=status)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_page(request, exc.status_code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": exc.status_code, "detail": exc.detail},
-            status_code=exc.status_code,
-        )
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        wrong = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        return error_page(request, 422, f"bad parameter ({wrong})")
 
     def river_page(
         filters: views.Filters, order: str, page: int, per_page: int
-    ) -> tuple[list[tuple[Story, list[Any]]], bool]:
+    ) -> tuple[list[tuple[Story, list[Article]]], bool]:
+        if page * per_page >= MAX_PAGED:
+            raise HTTPException(400, f"paging stops at {MAX_PAGED} stories: narrow the dates")
         stories = store.stories(
             since=filters.since_time,
             until=filters.until_time,

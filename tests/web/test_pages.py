@@ -64,6 +64,10 @@ def test_river_order_filters_and_paging(client: TestClient) -> None:
     assert later.xpath("//a[@rel='prev']/@href") == ["/?order=latest&page=1&source=Example+Daily"]
     bad = page(client, "/", status=400, since="not a date")
     assert "bad date" in bad.text_content()
+    unknown_order = page(client, "/", status=422, order="random")
+    assert "bad parameter (order:" in unknown_order.text_content()
+    too_far = page(client, "/", status=400, page="500")
+    assert "paging stops at 10000 stories" in too_far.text_content()
 
 
 def test_story_page_shows_the_timeline_copies_and_merged_stories(client: TestClient) -> None:

@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from newsflow.store import ArticleHit, IndexReport, SearchQuery, StoryResult
+from newsflow.store import (
+    ArticleHit,
+    FacetCount,
+    IndexReport,
+    SearchFacets,
+    SearchQuery,
+    StoryResult,
+)
 from schemas import Article, Story
 
 _SCHEMA = """
@@ -125,28 +132,15 @@ class SqliteStore:
         return IndexReport(written=len(stories))
 
     def search(self, query: SearchQuery) -> list[StoryResult]:
-        match = to_fts_query(query.text)
-        if not match:
+        matched = _matching(query)
+        if matched is None:
             return []
-        sql = [
-            f"""SELECT a.doc, {_BM25} AS rank,
-                       snippet(articles_fts, -1, '<em>', '</em>', '…', 24)
-                FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
-                WHERE articles_fts MATCH ?"""
-        ]
-        params: list[object] = [match]
-        for column, value in (("a.source", query.source), ("a.language", query.language)):
-            if value is not None:
-                sql.append(f"AND {column} = ?")
-                params.append(value)
-        for op, when in ((">=", query.since), ("<", query.until)):
-            if when is not None:
-                sql.append(f"AND a.event_time {op} ?")
-                params.append(when.isoformat())
-        sql.append("ORDER BY rank LIMIT ?")
-        params.append(query.limit * _CANDIDATES_PER_STORY)
+        where, params = matched
+        sql = f"""SELECT a.doc, {_BM25} AS rank,
+                         snippet(articles_fts, -1, '<em>', '</em>', '…', 24)
+                  {where} ORDER BY rank LIMIT ?"""
         with self._lock:
-            rows = self._db.execute(" ".join(sql), params).fetchall()
+            rows = self._db.execute(sql, [*params, query.limit * _CANDIDATES_PER_STORY]).fetchall()
         grouped: dict[str | None, list[ArticleHit]] = {}
         for doc, rank, snippet in rows:
             article = Article.model_validate_json(doc)
@@ -157,8 +151,27 @@ class SqliteStore:
         results = []
         for hits in list(grouped.values())[: query.limit]:
             story_id = hits[0].article.story_id
-            results.append(StoryResult(story_id=story_id, story=self._story(story_id), hits=hits))
+            story = self.get_story(story_id) if story_id else None
+            results.append(StoryResult(story_id=story_id, story=story, hits=hits))
         return results
+
+    def search_facets(self, query: SearchQuery) -> SearchFacets:
+        matched = _matching(query)
+        if matched is None:
+            return SearchFacets(sources=[], languages=[], days=[])
+        where, params = matched
+        counts: dict[str, list[FacetCount]] = {}
+        for name, column, order in (
+            ("sources", "a.source", "n DESC, value"),
+            ("languages", "a.language", "n DESC, value"),
+            ("days", "date(a.event_time)", "value"),
+        ):
+            sql = f"""SELECT {column} AS value, count(*) AS n {where}
+                      AND {column} IS NOT NULL GROUP BY value ORDER BY {order}"""
+            with self._lock:
+                rows = self._db.execute(sql, params).fetchall()
+            counts[name] = [FacetCount(value, int(n)) for value, n in rows]
+        return SearchFacets(**counts)
 
     def stories(
         self,
@@ -167,6 +180,9 @@ class SqliteStore:
         until: datetime | None = None,
         order: str = "latest",
         limit: int = 20,
+        offset: int = 0,
+        source: str | None = None,
+        language: str | None = None,
     ) -> list[Story]:
         order_by = {"latest": "last_seen DESC", "biggest": "article_count DESC, last_seen DESC"}
         if order not in order_by:
@@ -179,8 +195,12 @@ class SqliteStore:
         if until is not None:
             sql += " AND last_seen < ?"
             params.append(until.isoformat())
-        sql += f" ORDER BY {order_by[order]} LIMIT ?"
-        params.append(limit)
+        for path, value in (("$.sources", source), ("$.languages", language)):
+            if value is not None:
+                sql += " AND EXISTS (SELECT 1 FROM json_each(doc, ?) WHERE value = ?)"
+                params += [path, value]
+        sql += f" ORDER BY {order_by[order]} LIMIT ? OFFSET ?"
+        params += [limit, offset]
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [Story.model_validate_json(doc) for (doc,) in rows]
@@ -202,6 +222,11 @@ class SqliteStore:
             ).fetchall()
         return [Article.model_validate_json(doc) for (doc,) in rows]
 
+    def get_story(self, story_id: str) -> Story | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return Story.model_validate_json(row[0]) if row else None
+
     def count_articles(self) -> int:
         with self._lock:
             (count,) = self._db.execute("SELECT count(*) FROM articles").fetchone()
@@ -211,12 +236,27 @@ class SqliteStore:
         with self._lock:
             self._db.close()
 
-    def _story(self, story_id: str | None) -> Story | None:
-        if story_id is None:
-            return None
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM stories WHERE id = ?", (story_id,)).fetchone()
-        return Story.model_validate_json(row[0]) if row else None
+
+def _matching(query: SearchQuery) -> tuple[str, list[object]] | None:
+    """The FROM and WHERE clauses selecting the articles `query` matches, with their
+    parameters; None when the query has no words."""
+    match = to_fts_query(query.text)
+    if not match:
+        return None
+    sql = [
+        """FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
+           WHERE articles_fts MATCH ?"""
+    ]
+    params: list[object] = [match]
+    for column, value in (("a.source", query.source), ("a.language", query.language)):
+        if value is not None:
+            sql.append(f"AND {column} = ?")
+            params.append(value)
+    for op, when in ((">=", query.since), ("<", query.until)):
+        if when is not None:
+            sql.append(f"AND a.event_time {op} ?")
+            params.append(when.isoformat())
+    return " ".join(sql), params
 
 
 def to_fts_query(text: str) -> str:

@@ -46,6 +46,24 @@ class StoryResult:
 
 
 @dataclass(frozen=True)
+class FacetCount:
+    """One value of a facet and how many matching articles have it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchFacets:
+    """How the articles matching a query spread over outlets and languages (most first) and
+    days (UTC `YYYY-MM-DD`, oldest first)."""
+
+    sources: list[FacetCount]
+    languages: list[FacetCount]
+    days: list[FacetCount]
+
+
+@dataclass(frozen=True)
 class IndexFailure:
     """A record the store refused, and why."""
 
@@ -79,8 +97,20 @@ class SearchStore(Protocol):
         until: datetime | None = None,
         order: str = "latest",
         limit: int = 20,
+        offset: int = 0,
+        source: str | None = None,
+        language: str | None = None,
     ) -> list[Story]:
-        """Stories last seen in the range, by `latest` last-seen or `biggest` article count."""
+        """Stories last seen in the range, by `latest` last-seen or `biggest` article count,
+        skipping the first `offset`; with `source`/`language`, only stories that have it."""
+        ...
+
+    def get_story(self, story_id: str) -> Story | None:
+        """The stored story with this id (merged-away stories included), or None."""
+        ...
+
+    def search_facets(self, query: SearchQuery) -> SearchFacets:
+        """Counts of the articles matching `query` (text and filters) by outlet, language, day."""
         ...
 
     def get_articles(self, ids: Sequence[str]) -> list[Article]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from connectors.sqlite_store import SqliteStore, to_fts_query
-from newsflow.store import SearchQuery
+from newsflow.store import FacetCount, SearchFacets, SearchQuery
 from newsflow.text import content_hash
 from newsflow.urls import article_id
 from schemas import Article, Story
@@ -136,6 +136,51 @@ def test_stories_latest_and_biggest(store: SqliteStore) -> None:
     assert [s.id for s in store.stories(since=T0 + timedelta(hours=1))] == ["bbbb2222"]
     with pytest.raises(ValueError):
         store.stories(order="random")
+
+
+def test_stories_page_and_filter_by_outlet_and_language(store: SqliteStore) -> None:
+    store.upsert_stories(
+        [
+            story("aaaa1111", 5, last_seen=T0, sources=["Example Daily", "Example Wire"]),
+            story("bbbb2222", 2, last_seen=T0 + timedelta(hours=2), languages=["de", "en"]),
+            story("cccc3333", 1, last_seen=T0 + timedelta(hours=3)),
+        ]
+    )
+    assert [s.id for s in store.stories(limit=2)] == ["cccc3333", "bbbb2222"]
+    assert [s.id for s in store.stories(limit=2, offset=2)] == ["aaaa1111"]
+    assert [s.id for s in store.stories(source="Example Daily")] == ["aaaa1111"]
+    assert [s.id for s in store.stories(language="de")] == ["bbbb2222"]
+    assert store.stories(source="Example") == []  # whole outlet names only
+
+
+def test_get_story_includes_merged_away_stories(store: SqliteStore) -> None:
+    merged = story("bbbb2222", 1, merged_into="aaaa1111")
+    store.upsert_stories([merged, story("aaaa1111", 2, merged_from=["bbbb2222"])])
+    assert store.get_story("bbbb2222") == merged
+    found = store.get_story("aaaa1111")
+    assert found is not None and found.merged_from == ["bbbb2222"]
+    assert store.get_story("cccc3333") is None
+
+
+def test_search_facets_count_matching_articles(store: SqliteStore) -> None:
+    late = article(
+        "qwq-3",
+        "QwQ-32B benchmarks",
+        "QwQ-32B scores well.",
+        story="aaaa1111",
+        published_at=T0 + timedelta(days=1),
+        fetched_at=T0 + timedelta(days=1),
+    )
+    store.upsert_articles([QWQ, QWQ2, RAIL, late])
+    facets = store.search_facets(SearchQuery("QwQ-32B"))
+    assert facets == SearchFacets(
+        sources=[FacetCount("Example Wire", 2), FacetCount("Example Daily", 1)],
+        languages=[FacetCount("en", 2), FacetCount("de", 1)],
+        days=[FacetCount("2025-03-06", 2), FacetCount("2025-03-07", 1)],
+    )
+    german = store.search_facets(SearchQuery("QwQ-32B", language="de"))
+    assert german.sources == [FacetCount("Example Daily", 1)]
+    assert store.search_facets(SearchQuery("  ")) == SearchFacets([], [], [])
 
 
 def test_merged_story_hands_its_articles_over(store: SqliteStore) -> None:

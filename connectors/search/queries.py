@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.search.documents import article_from_document, story_from_document
-from newsflow.store import ArticleHit, SearchQuery
+from newsflow.store import ArticleHit, FacetCount, SearchFacets, SearchQuery
 from schemas import Article, Story
 
 STORY_ORDERS = {
@@ -40,12 +40,8 @@ def _time_range(field: str, since: datetime | None, until: datetime | None) -> l
     return [{"range": {field: bounds}}] if bounds else []
 
 
-def search_body(query: SearchQuery) -> dict[str, Any]:
-    """Every word of the query must match (title, lead or text), filtered, one group per story.
-
-    Groups are collapsed on `group_id`, best-scoring story first; each group carries up to
-    `HITS_PER_STORY` matching articles with highlighted fragments.
-    """
+def _matching(query: SearchQuery) -> dict[str, Any]:
+    """Every word of the query must match (title, lead or text), within the filters."""
     filters: list[dict[str, Any]] = _time_range("event_time", query.since, query.until)
     if query.source:
         filters.append({"term": {"source": query.source}})
@@ -59,9 +55,18 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
             "operator": "and",
         }
     }
+    return {"bool": {"must": [match], "filter": filters}}
+
+
+def search_body(query: SearchQuery) -> dict[str, Any]:
+    """The articles `query` matches, one group per story.
+
+    Groups are collapsed on `group_id`, best-scoring story first; each group carries up to
+    `HITS_PER_STORY` matching articles with highlighted fragments.
+    """
     return {
         "size": query.limit,
-        "query": {"bool": {"must": [match], "filter": filters}},
+        "query": _matching(query),
         "sort": ["_score", {"event_time": "desc"}, {"id": "asc"}],
         "collapse": {
             "field": "group_id",
@@ -104,17 +109,69 @@ def parse_search(response: Mapping[str, Any]) -> list[HitGroup]:
     return groups
 
 
+FACET_SIZE = 50
+
+
+def facets_body(query: SearchQuery) -> dict[str, Any]:
+    """Counts of the articles `query` matches by outlet, language and UTC day."""
+    return {
+        "size": 0,
+        "query": _matching(query),
+        "aggs": {
+            "sources": {"terms": {"field": "source", "size": FACET_SIZE}},
+            "languages": {"terms": {"field": "language", "size": FACET_SIZE}},
+            "days": {
+                "date_histogram": {
+                    "field": "event_time",
+                    "calendar_interval": "day",
+                    "min_doc_count": 1,
+                }
+            },
+        },
+    }
+
+
+def parse_facets(response: Mapping[str, Any]) -> SearchFacets:
+    """The facet counts of a `facets_body` response: outlets and languages most first, then
+    by name; days oldest first."""
+    aggs = response["aggregations"]
+
+    def terms(name: str) -> list[FacetCount]:
+        counts = [FacetCount(str(b["key"]), int(b["doc_count"])) for b in aggs[name]["buckets"]]
+        return sorted(counts, key=lambda c: (-c.count, c.value))
+
+    days = [
+        FacetCount(datetime.fromtimestamp(b["key"] / 1000, UTC).date().isoformat(), b["doc_count"])
+        for b in aggs["days"]["buckets"]
+        if b["doc_count"]
+    ]
+    return SearchFacets(sources=terms("sources"), languages=terms("languages"), days=days)
+
+
 def stories_body(
-    since: datetime | None, until: datetime | None, order: str, limit: int
+    since: datetime | None,
+    until: datetime | None,
+    order: str,
+    limit: int,
+    *,
+    offset: int = 0,
+    source: str | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """Stories last seen in the range (merged-away stories left out), in `order`."""
+    """Stories last seen in the range (merged-away stories left out), in `order`, from the
+    `offset`-th on; with `source`/`language`, only the stories that have it."""
     if order not in STORY_ORDERS:
         raise ValueError(f"unknown story order {order!r}; expected one of {sorted(STORY_ORDERS)}")
+    filters = _time_range("last_seen", since, until)
+    for field, value in (("sources", source), ("languages", language)):
+        if value is not None:
+            filters.append({"term": {field: value}})
     return {
         "size": limit,
+        "from": offset,
         "query": {
             "bool": {
-                "filter": _time_range("last_seen", since, until),
+                "filter": filters,
                 "must_not": [{"exists": {"field": "merged_into"}}],
             }
         },

@@ -19,7 +19,7 @@ from connectors.search.backend import (
 from connectors.search.documents import article_document, story_document
 from connectors.search.retry import RetryBudget, RetryPolicy
 from connectors.search.templates import IndexLayout, index_layout
-from newsflow.store import IndexFailure, IndexReport, SearchQuery, StoryResult
+from newsflow.store import IndexFailure, IndexReport, SearchFacets, SearchQuery, StoryResult
 from schemas import Article, Story
 
 log = logging.getLogger("newsflow.search")
@@ -275,10 +275,26 @@ class RemoteSearchStore:
         until: datetime | None = None,
         order: str = "latest",
         limit: int = 20,
+        offset: int = 0,
+        source: str | None = None,
+        language: str | None = None,
     ) -> list[Story]:
         """Stories last seen in the range, by `latest` last-seen or `biggest` article count."""
-        body = queries.stories_body(since, until, order, limit)
+        body = queries.stories_body(
+            since, until, order, limit, offset=offset, source=source, language=language
+        )
         return queries.parse_stories(self._search(self.story_index.alias, body, "list stories"))
+
+    def get_story(self, story_id: str) -> Story | None:
+        """The stored story with this id (merged-away stories included), or None."""
+        return self._stories_by_id([story_id]).get(story_id)
+
+    def search_facets(self, query: SearchQuery) -> SearchFacets:
+        """Counts of the articles matching `query` by outlet, language and UTC day."""
+        if not query.text.strip():
+            return SearchFacets(sources=[], languages=[], days=[])
+        body = queries.facets_body(query)
+        return queries.parse_facets(self._search(self.articles.alias, body, "search facets"))
 
     def get_articles(self, ids: Sequence[str]) -> list[Article]:
         """The stored articles with these ids, in the order given; unknown ids left out."""

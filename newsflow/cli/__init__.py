@@ -9,6 +9,7 @@ from newsflow.cli import (  # noqa: F401
     read_cmd,
     search_cmd,
     serve_cmd,
+    web_cmd,
 )
 from newsflow.cli.app import app
 

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from rich.table import Table
 
 from newsflow.cli.app import out
+from newsflow.records import result_record, story_record
 from newsflow.store import SearchStore, StoryResult
-from schemas import Article, Story
-
-
-def article_summary(article: Article) -> dict[str, Any]:
-    """The fields of an article worth listing under its story."""
-    return {
-        "id": article.id,
-        "title": article.title,
-        "source": article.source,
-        "url": article.url,
-        "published_at": article.published_at.isoformat() if article.published_at else None,
-        "duplicate_of": article.duplicate_of,
-    }
+from schemas import Story
 
 
 def print_stories(store: SearchStore, stories: Sequence[Story], *, as_json: bool) -> None:
@@ -30,8 +18,7 @@ def print_stories(store: SearchStore, stories: Sequence[Story], *, as_json: bool
     for story in stories:
         members = store.story_articles(story.id)
         if as_json:
-            record = json.loads(story.model_dump_json())
-            record["articles"] = [article_summary(a) for a in members]
+            record = story_record(story, members)
             out.print(json.dumps(record, ensure_ascii=False), highlight=False, soft_wrap=True)
             continue
         table = Table(
@@ -57,14 +44,7 @@ def print_results(results: Sequence[StoryResult], *, as_json: bool) -> None:
     """Search results grouped by story: JSON lines, or one block per story."""
     for result in results:
         if as_json:
-            record = {
-                "story_id": result.story_id,
-                "story": json.loads(result.story.model_dump_json()) if result.story else None,
-                "hits": [
-                    {**article_summary(h.article), "score": h.score, "highlights": h.highlights}
-                    for h in result.hits
-                ],
-            }
+            record = result_record(result)
             out.print(json.dumps(record, ensure_ascii=False), highlight=False, soft_wrap=True)
             continue
         headline = result.story.headline if result.story else result.hits[0].article.title

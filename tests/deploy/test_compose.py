@@ -175,7 +175,7 @@ def test_pipeline_services_point_at_the_compose_services(services: Services) -> 
 def test_pipeline_services_only_set_settings_newsflow_reads(services: Services) -> None:
     known = settings_env_names()
     assert {"NEWSFLOW_KAFKA_BOOTSTRAP", "NEWSFLOW_ES_URL", "NEWSFLOW_DATA_DIR"} <= known
-    for name in (*PIPELINE_SERVICES, "kibana-setup"):
+    for name in (*PIPELINE_SERVICES, "kibana-setup", "web"):
         unknown = {k for k in environment(services[name]) if k.startswith("NEWSFLOW_")} - known
         assert not unknown, f"{name} sets {unknown}, which no setting reads"
 
@@ -271,3 +271,17 @@ def test_newsflow_services_run_existing_commands(services: Services) -> None:
         if "build" in service and service.get("entrypoint") is None:
             command = service["command"][0]
             assert command in registered, f"{name}: no command {command}"
+
+
+def test_web_ui_listens_inside_and_is_published_on_loopback(services: Services) -> None:
+    web = services["web"]
+    command = web["command"]
+    assert command[0] == "web"
+    port = command[command.index("--port") + 1]
+    # Inside its container it must listen beyond loopback for the published port to reach it.
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert [str(p).rsplit(":", 1)[1] for p in web["ports"]] == [port]
+    assert f"http://localhost:{port}/api/health" in web["healthcheck"]["test"]
+    es = urlsplit(environment(web)["NEWSFLOW_ES_URL"])
+    assert (es.hostname, es.port) == ("elasticsearch", 9200)
+    assert environment(web)["NEWSFLOW_ES_USERNAME"] == "newsflow"

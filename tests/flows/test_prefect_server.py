@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from prefect.client.schemas.filters import (
 )
 
 from flows.poll_feeds import poll_feeds
+from tests.chromium import CHROMIUM_FLAGS, needs_chromium, png_size
 from tests.flows.news_site import news_site
 from tests.flows.prefect_server import PrefectServer, reporting_to
 
@@ -40,17 +40,6 @@ pytestmark = pytest.mark.integration
 SEED_PATHS = [
     "/2025/03/06/alibaba-qwq-32b-deepseek-rival",
     "/tech/alibaba-unveils-qwq-32b-reasoning-model",
-]
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1440,900",
-    "--virtual-time-budget=30000",
 ]
 
 
@@ -184,15 +173,7 @@ def test_newsflow_replay_reports_to_the_server(
     assert all(task_run.state.is_completed() for task_run in task_runs)
 
 
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-@pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="chromium missing: scripts/ensure-chromium"
-)
+@needs_chromium
 def test_prefect_ui_shows_the_poll_run(
     prefect_server: PrefectServer, polled: PolledRun, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.search import RemoteSearchStore, SearchUnavailable
-from newsflow.store import SearchQuery
+from newsflow.store import FacetCount, SearchFacets, SearchQuery
 from newsflow.text import content_hash
 from newsflow.urls import article_id
 from schemas import Article, Story
@@ -173,6 +173,44 @@ def test_search_filters_outlet_language_and_time(store: RemoteSearchStore) -> No
     assert found(since=T0 + timedelta(hours=1)) == {batch[3].id}
     assert found(until=T0 + timedelta(hours=1)) == {batch[0].id}
     assert found(source="Nobody") == set()
+
+
+def test_search_facets_count_matching_articles(store: RemoteSearchStore) -> None:
+    batch = news_batch()
+    late = make_article("floods-recede", "The floods recede.", source="Example Daily", hours=30)
+    store.upsert_articles([*batch, late])
+    store.refresh()
+
+    facets = store.search_facets(SearchQuery(text="floods"))
+    assert facets == SearchFacets(
+        sources=[
+            FacetCount("Beispiel Zeitung", 1),
+            FacetCount("Example Daily", 1),
+            FacetCount("Example Wire", 1),
+        ],
+        languages=[FacetCount("en", 2), FacetCount("de", 1)],
+        days=[FacetCount("2025-03-06", 2), FacetCount("2025-03-07", 1)],
+    )
+    english = store.search_facets(SearchQuery(text="floods", language="en"))
+    assert english.languages == [FacetCount("en", 2)]
+    assert english.days == [FacetCount("2025-03-06", 1), FacetCount("2025-03-07", 1)]
+    assert store.search_facets(SearchQuery(text=" ")) == SearchFacets([], [], [])
+
+
+def test_stories_page_filter_and_get_one(store: RemoteSearchStore) -> None:
+    batch = news_batch()
+    flood = make_story(FLOOD_STORY, batch[:2])
+    election = make_story(ELECTION_STORY, batch[2:3], merged_from=[FLOOD_STORY[::-1]])
+    store.upsert_stories([flood, election])
+    store.refresh()
+
+    assert store.stories(limit=1, offset=1) == [election]
+    assert store.stories(source="Example Daily") == [flood]
+    assert store.stories(source="Example") == []
+    assert store.stories(language="de") == []
+    assert store.stories(language="en") == [flood, election]
+    assert store.get_story(ELECTION_STORY) == election
+    assert store.get_story("0" * 24) is None
 
 
 def test_story_upserts_keep_the_latest_state(store: RemoteSearchStore) -> None:

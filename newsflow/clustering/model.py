@@ -54,11 +54,21 @@ class Merges:
     def record(self, assignment: Assignment) -> None:
         """Note the stories `assignment` merged into its story."""
         for absorbed in assignment.merged:
-            self._into[absorbed.id] = assignment.story_id
+            self.merge(absorbed.id, assignment.story_id)
+
+    def merge(self, absorbed: str, into: str) -> tuple[str, str] | None:
+        """Note that story `absorbed` went into story `into` (the clusterer's merges, and the
+        cross-language linker's); returns the two stories that became one, each as it stood
+        at the end of its chain, or None when they were one already."""
+        absorbed, into = self.final(absorbed), self.final(into)
+        if absorbed == into:
+            return None
+        self._into[absorbed] = into
+        return absorbed, into
 
     def final(self, story_id: str) -> str:
-        """The story `story_id` ended up in. Each merge goes into an older story, so the
-        chain ends."""
+        """The story `story_id` ended up in. Only the end of a chain is ever merged, into
+        the end of another, so chains end."""
         while story_id in self._into:
             story_id = self._into[story_id]
         return story_id

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.linking.linker import StoryLinker
+from newsflow.config import ClusterSettings
+from newsflow.linking.linker import StoryLinker, open_linker
 from newsflow.linking.sightings import sighting_of_article
 from schemas import Article, Story
 
@@ -32,6 +33,13 @@ STAGE_HEADER = "newsflow.stage"
 def link_topics(topics: Topics) -> list[str]:
     """What the link stage reads: clustered articles and story records."""
     return [topics.clustered, topics.stories]
+
+
+def open_link_stage(bus: Bus, topics: Topics, settings: ClusterSettings) -> LinkStage | None:
+    """The link stage when `[cluster] cross_language` is on, else None; raises
+    `LinkingUnavailable` when it is on and the model is not installed."""
+    linker = open_linker(settings)
+    return None if linker is None else LinkStage(bus, topics, linker)
 
 
 def group_record(root: Story, members: Iterable[Story]) -> Story:

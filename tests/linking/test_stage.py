@@ -14,7 +14,7 @@ from newsflow.clustering import Document, StoryClusterer
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.extract import article_from_text
 from newsflow.linking import E5Embedder, StoryLinker
-from newsflow.linking.stage import LinkStage, group_record, link_topics
+from newsflow.linking.stage import LinkStage, group_record, link_topics, open_link_stage
 from newsflow.outcomes import Skip
 from newsflow.sources import SourceItem
 from newsflow.stages import ClusterStage, IndexStage, drain, publish_article
@@ -138,3 +138,12 @@ def test_group_record_counts_each_article_once_and_lists_the_group() -> None:
     assert record.languages == ["de", "en"]
     assert record.merged_from == ["aaaa0003", "aaaa0002"]
     assert record.merged_into is None
+
+
+def test_the_stage_exists_only_with_cross_language_on(linking_settings: ClusterSettings) -> None:
+    bus, topics = MemoryBus(), Topics.from_settings(KafkaSettings())
+    off = linking_settings.model_copy(update={"cross_language": False})
+    assert open_link_stage(bus, topics, off) is None
+    stage = open_link_stage(bus, topics, linking_settings)
+    assert isinstance(stage, LinkStage)
+    assert stage.name == "link"

@@ -124,6 +124,9 @@ class StoryLinker:
         return self._clock - _KEPT_WINDOWS * self.settings.window_hours * 3600.0
 
     def _link(self, story: _Story) -> Link | None:
+        """Link `story` with the open story of another language it is clearly closest to."""
+        if story.vector is None:
+            return None
         final = self.merges.final
         root = final(story.id)
         roots = {number: final(number) for number in self._stories}
@@ -132,19 +135,19 @@ class StoryLinker:
             languages.setdefault(roots[number], set()).update(other.languages)
         own_languages = languages[root]
         window = self.settings.window_hours
+        # Open to it: other groups' stories within the window; only they count for the margin.
         candidates = [
-            (other, other.vector)
+            (roots[other.id], other.vector)
             for other in self._stories.values()
-            if other.vector is not None and roots[other.id] != root
+            if other.vector is not None
+            and roots[other.id] != root
+            and story.gap_hours(other) <= window
         ]
-        if not candidates or story.vector is None:
+        if not candidates:
             return None
         similarities = np.stack([vector for _, vector in candidates]) @ story.vector
-        groups = [roots[other.id] for other, _ in candidates]
-        eligible = [
-            languages[group].isdisjoint(own_languages) and story.gap_hours(other) <= window
-            for group, (other, _) in zip(groups, candidates, strict=True)
-        ]
+        groups = [group for group, _ in candidates]
+        eligible = [languages[group].isdisjoint(own_languages) for group in groups]
         settings = self.settings
         chosen = pick_partner(
             similarities, groups, eligible, settings.link_threshold, settings.link_margin

@@ -87,8 +87,10 @@ class LinkStage:
                 continue
             if story_id is not None:
                 touched[self.linker.merges.final(story_id)] = None
-        for root in touched:
-            self._publish_group(root)
+        if touched:
+            groups = self._groups()
+            for root in touched:
+                self._publish_group(root, groups.get(root, []))
         self._forget_old_records()
         self.bus.flush()
 
@@ -106,11 +108,17 @@ class LinkStage:
         self.linker.observe(sighting)
         return sighting.story_id
 
-    def _publish_group(self, root: str) -> None:
+    def _groups(self) -> dict[str, list[Story]]:
+        """The records of the stories held, by the story their group went into."""
+        final = self.linker.merges.final
+        groups: dict[str, list[Story]] = {}
+        for key, record in self._records.items():
+            groups.setdefault(final(key), []).append(record)
+        return groups
+
+    def _publish_group(self, root: str, members: list[Story]) -> None:
         """Publish the group of `root` when it holds more than one story and the cluster
         stage's record of `root` has arrived."""
-        final = self.linker.merges.final
-        members = [record for key, record in self._records.items() if final(key) == root]
         survivor = self._records.get(root)
         if survivor is None or len(members) < 2:
             return

@@ -104,12 +104,29 @@ def f1(predicted: list[str], rows: list[Labelled]) -> float:
     return bcubed(predicted, [row.label for row in rows]).f1
 
 
+def linked_pairs(rows: list[Labelled], outcome: Run) -> tuple[int, int]:
+    """Pairs of articles that only linking put together, and how many of them share a label."""
+    groups: dict[str, list[int]] = {}
+    for position, story in enumerate(outcome.linked):
+        groups.setdefault(story, []).append(position)
+    pairs = right = 0
+    for members in groups.values():
+        for n, i in enumerate(members):
+            for j in members[n + 1 :]:
+                if outcome.clustered[i] != outcome.clustered[j]:
+                    pairs += 1
+                    right += rows[i].label == rows[j].label
+    return pairs, right
+
+
 def report(name: str, rows: list[Labelled], outcome: Run) -> str:
-    """One line: B-cubed F1 without and with linking, links made, embeddings per story."""
+    """One line: B-cubed F1 without and with linking, links made (with the share of the article
+    pairs they made that are right), embeddings per story."""
     without, with_links = f1(outcome.clustered, rows), f1(outcome.linked, rows)
+    pairs, right = linked_pairs(rows, outcome)
     return (
         f"{name:<26} B3 F1 {without:.3f} -> {with_links:.3f} ({with_links - without:+.3f}) | "
-        f"{outcome.links} links, {outcome.stories} stories, "
+        f"{outcome.links} links ({right}/{pairs} pairs right), {outcome.stories} stories, "
         f"{outcome.embeddings / max(outcome.stories, 1):.2f} embeddings/story"
     )
 

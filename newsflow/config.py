@@ -257,13 +257,13 @@ class ClusterSettings(_Section):
         "(needs the `multilingual` extra)",
     )
     link_threshold: float = Field(
-        default=0.88,
+        default=0.87,
         ge=0,
         le=1,
         description="least embedding cosine between two stories of different languages to link",
     )
     link_margin: float = Field(
-        default=0.02,
+        default=0.01,
         ge=0,
         description="how far the linked story must lead the best other open story",
     )

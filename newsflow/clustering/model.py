@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,8 +49,13 @@ class Merges:
     """The stories merged away during a run, so that each article can be reported under the
     story it is in at the end rather than the one it joined."""
 
-    def __init__(self) -> None:
-        self._into: dict[str, str] = {}
+    def __init__(self, into: Mapping[str, str] | None = None) -> None:
+        """`into`: merges noted before, as `edges` lists them."""
+        self._into: dict[str, str] = dict(into or {})
+
+    def edges(self) -> dict[str, str]:
+        """Every merge noted: each absorbed story and the story it went into."""
+        return dict(self._into)
 
     def record(self, assignment: Assignment) -> None:
         """Note the stories `assignment` merged into its story."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +25,8 @@ from newsflow.linking.embedder import E5Embedder, Embedder
 # Stories are forgotten once the latest time seen is this many windows past their last article:
 # one window for linking, one more for articles that arrive late.
 _KEPT_WINDOWS = 2.0
+# The fields of a held story that a state file keeps as they are.
+_SCALARS = ("id", "lead", "first_seen", "last_seen", "embedded_at")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,46 @@ class StoryLinker:
         story.embedded_at = len(story.articles)
         self.embeddings += 1
         return self._link(story)
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue: the stories held (with their vectors), the merges
+        and links noted, the clock; `restore` takes it back."""
+        return {
+            "clock": self._clock,
+            "merges": self.merges.edges(),
+            "stories": [
+                {
+                    **{name: getattr(story, name) for name in _SCALARS},
+                    "headlines": story.headlines,
+                    "languages": sorted(story.languages),
+                    "articles": sorted(story.articles),
+                    "vector": None if story.vector is None else story.vector.tolist(),
+                }
+                for story in self._stories.values()
+            ],
+        }
+
+    @classmethod
+    def restore(
+        cls, settings: ClusterSettings, embedder: Embedder, state: dict[str, Any]
+    ) -> StoryLinker:
+        """A linker in the state `state` gave; raises KeyError, TypeError or ValueError for a
+        damaged one."""
+        linker = cls(settings, embedder, Merges(state["merges"]))
+        linker._clock = float(state["clock"])
+        for record in state["stories"]:
+            vector = record["vector"]
+            story = _Story(
+                **{name: record[name] for name in _SCALARS},
+                headlines=list(record["headlines"]),
+                languages=set(record["languages"]),
+                articles=set(record["articles"]),
+                vector=None if vector is None else np.asarray(vector, dtype=np.float32),
+            )
+            linker._stories[story.id] = story
+            linker._expiry.append((story.last_seen, story.id))
+        heapq.heapify(linker._expiry)
+        return linker
 
     def __len__(self) -> int:
         """How many stories the linker holds."""

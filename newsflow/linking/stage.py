@@ -10,7 +10,8 @@ of a group on its own as its articles arrive, so the stage publishes the group a
 every update of one of its stories; a later record of a key wins downstream.
 
 Its own records come back to it on the stories topic and are passed over. Like the other
-stages it handles a batch whole or raises; what it republishes is idempotent.
+stages it handles a batch whole or raises; what it republishes is idempotent. Its state is
+saved after each batch is published and before it is committed, as the cluster stage's is.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
 from newsflow.config import ClusterSettings
 from newsflow.linking.linker import StoryLinker, open_linker
 from newsflow.linking.sightings import sighting_of_article
+from newsflow.linking.state import load_link_state, save_link_state
 from schemas import Article, Story
 
 log = logging.getLogger(__name__)
@@ -35,11 +38,20 @@ def link_topics(topics: Topics) -> list[str]:
     return [topics.clustered, topics.stories]
 
 
-def open_link_stage(bus: Bus, topics: Topics, settings: ClusterSettings) -> LinkStage | None:
-    """The link stage when `[cluster] cross_language` is on, else None; raises
-    `LinkingUnavailable` when it is on and the model is not installed."""
+def open_link_stage(
+    bus: Bus, topics: Topics, settings: ClusterSettings, state_path: Path | None = None
+) -> LinkStage | None:
+    """The link stage when `[cluster] cross_language` is on, else None; restored from
+    `state_path` when that file exists, and saving to it after each batch. Raises
+    `LinkingUnavailable` when linking is on and the model is not installed, `LinkStateError`
+    when the state file cannot be restored."""
     linker = open_linker(settings)
-    return None if linker is None else LinkStage(bus, topics, linker)
+    if linker is None:
+        return None
+    if state_path is None or not state_path.exists():
+        return LinkStage(bus, topics, linker, state_path)
+    restored, records = load_link_state(state_path, settings, linker.embedder)
+    return LinkStage(bus, topics, restored, state_path, _records=records)
 
 
 def group_record(root: Story, members: Iterable[Story]) -> Story:
@@ -70,6 +82,7 @@ class LinkStage:
     bus: Bus
     topics: Topics
     linker: StoryLinker
+    state_path: Path | None = None
     name: str = "link"
     # The latest record of each story the cluster stage published, by story id.
     _records: dict[str, Story] = field(default_factory=dict)
@@ -93,6 +106,8 @@ class LinkStage:
                 self._publish_group(root, groups.get(root, []))
         self._forget_old_records()
         self.bus.flush()
+        if self.state_path is not None:
+            save_link_state(self.state_path, self.linker, self._records.values())
 
     def _take(self, message: Message) -> str | None:
         """Take in one message; returns the story it touched, if any."""

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from benchmarks.cluster_data import syndicated_copy
 from connectors.memory_bus import MemoryBus
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Topics, decode
@@ -15,6 +18,7 @@ from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.extract import article_from_text
 from newsflow.linking import E5Embedder, StoryLinker
 from newsflow.linking.stage import LinkStage, group_record, link_topics, open_link_stage
+from newsflow.linking.state import LinkStateError
 from newsflow.outcomes import Skip
 from newsflow.sources import SourceItem
 from newsflow.stages import ClusterStage, IndexStage, drain, publish_article
@@ -44,10 +48,19 @@ class Topology:
     bus: MemoryBus = field(default_factory=MemoryBus)
     topics: Topics = field(default_factory=lambda: Topics.from_settings(KafkaSettings()))
 
+    link_state: Path | None = None
+
     def __post_init__(self) -> None:
         self.cluster = ClusterStage(self.bus, self.topics, StoryClusterer(self.settings))
-        self.link = LinkStage(self.bus, self.topics, StoryLinker(self.settings, self.model))
+        linker = StoryLinker(self.settings, self.model)
+        self.link = LinkStage(self.bus, self.topics, linker, self.link_state)
         self.store = SqliteStore(self.store_path)
+
+    def restart_link_stage(self) -> None:
+        """A new link stage, restored from its state file as a restarted service would be."""
+        stage = open_link_stage(self.bus, self.topics, self.settings, self.link_state)
+        assert stage is not None
+        self.link = stage
 
     def publish(self, docs: list[Document]) -> None:
         for doc in docs:
@@ -60,6 +73,15 @@ class Topology:
         drain(self.bus.consumer(link_topics(topics), "link"), self.link, batch_size=3)
         index = IndexStage(self.bus, topics, self.store)
         drain(self.bus.consumer([topics.clustered, topics.stories], "index"), index)
+
+
+def _unclustered_pair() -> tuple[list[Document], Document]:
+    """The English seeds, and the German write-up that the clusterer alone keeps apart from
+    the second of them (the first shares enough names with it to join it by itself)."""
+    stream = qwq_stream()
+    return [doc for doc in stream if doc.id.endswith(".txt")], next(
+        doc for doc in stream if doc.id == "qwq-de"
+    )
 
 
 def test_linked_stories_are_one_story_in_the_store(
@@ -83,6 +105,12 @@ def test_linked_stories_are_one_story_in_the_store(
     others = store.get_articles([articles["manus-es"].id, articles["gpt45-de"].id])
     assert {article.story_id for article in others}.isdisjoint({story_id})
     assert len(listed) == 3  # the launch, Manus, GPT-4.5
+    unlinked = Topology(
+        linking_settings.model_copy(update={"link_threshold": 1.0}), model, tmp_path / "u.db"
+    )
+    unlinked.publish(stream)
+    unlinked.run()
+    assert len(unlinked.store.stories(limit=50)) == 4  # the clusterer alone: en apart from de+fr
 
     # A redelivered batch and the stage's own records change nothing.
     before = bus.records(topics.stories)
@@ -98,21 +126,48 @@ def test_a_story_growing_after_its_link_stays_in_the_group(
     tmp_path: Path, linking_settings: ClusterSettings, model: E5Embedder
 ) -> None:
     topology = Topology(linking_settings, model, tmp_path / "store.db")
-    stream = qwq_stream()
-    english = [doc for doc in stream if doc.id.endswith(".txt")]
-    german = [doc for doc in stream if doc.id == "qwq-de"]
-    topology.publish([english[0], *german])
+    english, german = _unclustered_pair()
+    topology.publish([english[1], german])
     topology.run()
-    # The second English write-up arrives later; the cluster stage republishes its story alone.
-    topology.publish([english[1]])
+    # The first English write-up arrives late and joins the English story; the cluster stage
+    # republishes that story alone, and the link stage folds it into the group again.
+    topology.publish([english[0]])
     topology.run()
     store = topology.store
     stories = store.stories(limit=10)
     assert len(stories) == 1
     assert stories[0].languages == ["de", "en"]
     assert stories[0].article_count == 3
-    stored = store.get_articles([_article(doc).id for doc in [*english, *german]])
+    stored = store.get_articles([_article(doc).id for doc in [*english, german]])
     assert {article.story_id for article in stored} == {stories[0].id}
+
+
+def test_a_restarted_stage_keeps_its_links(
+    tmp_path: Path, linking_settings: ClusterSettings, model: E5Embedder
+) -> None:
+    state = tmp_path / "link-state"
+    topology = Topology(linking_settings, model, tmp_path / "store.db", link_state=state)
+    english, german = _unclustered_pair()
+    topology.publish([english[1], german])
+    topology.run()
+    assert state.exists()
+    # After a restart the German story (absorbed: it is the newer) gets another article; the
+    # cluster stage republishes it alone, and the restored stage must fold it in again.
+    topology.restart_link_stage()
+    topology.publish([syndicated_copy(german)])
+    topology.run()
+    stories = topology.store.stories(limit=10)
+    assert [(story.languages, story.article_count) for story in stories] == [(["de", "en"], 3)]
+
+
+def test_a_damaged_state_file_is_refused_with_its_name(
+    tmp_path: Path, linking_settings: ClusterSettings
+) -> None:
+    state = tmp_path / "link-state"
+    state.write_bytes(b"not gzip")
+    bus, topics = MemoryBus(), Topics.from_settings(KafkaSettings())
+    with pytest.raises(LinkStateError, match="link-state"):
+        open_link_stage(bus, topics, linking_settings, state)
 
 
 def _story(story_id: str, count: int, languages: list[str], **update: object) -> Story:

@@ -21,7 +21,7 @@ from newsflow.linking.stage import LinkStage, group_record, link_topics, open_li
 from newsflow.linking.state import LinkStateError
 from newsflow.outcomes import Skip
 from newsflow.sources import SourceItem
-from newsflow.stages import ClusterStage, IndexStage, drain, publish_article
+from newsflow.stages import ClusterStage, IndexStage, StageHandler, publish_article
 from schemas import Article, Story
 from tests.linking.conftest import qwq_stream
 
@@ -36,6 +36,14 @@ def _article(doc: Document) -> Article:
     article = article_from_text(item, _FETCHED)
     assert not isinstance(article, Skip)
     return article
+
+
+def _drain(bus: MemoryBus, topics: list[str], group: str, handler: StageHandler) -> None:
+    """Feed `handler` batches of 3 and commit each, until the group has read everything."""
+    consumer = bus.consumer(topics, group)
+    while batch := consumer.poll(3, 0):
+        handler.handle(batch)
+        consumer.commit(batch)
 
 
 @dataclass
@@ -67,12 +75,12 @@ class Topology:
             publish_article(self.bus, self.topics.extracted, _article(doc), "test")
 
     def run(self) -> None:
-        """Cluster what was published, then link it (small batches), then index it."""
+        """Cluster what was published, then link it, then index it."""
         topics = self.topics
-        drain(self.bus.consumer([topics.extracted], "cluster"), self.cluster)
-        drain(self.bus.consumer(link_topics(topics), "link"), self.link, batch_size=3)
+        _drain(self.bus, [topics.extracted], "cluster", self.cluster)
+        _drain(self.bus, link_topics(topics), "link", self.link)
         index = IndexStage(self.bus, topics, self.store)
-        drain(self.bus.consumer([topics.clustered, topics.stories], "index"), index)
+        _drain(self.bus, [topics.clustered, topics.stories], "index", index)
 
 
 def _unclustered_pair() -> tuple[list[Document], Document]:

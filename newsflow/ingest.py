@@ -162,6 +162,8 @@ async def _poll_feeds(
     for read in reads:
         if read.skip is not None:
             report.skipped(read.skip)
+        for skip in read.deferred_skips():
+            report.skipped(skip)
     return [read for read in reads if read.skip is None]
 
 

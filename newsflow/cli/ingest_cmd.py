@@ -152,8 +152,10 @@ def _poll(settings: Settings, feed_list: FeedList, groups: list[str]) -> RunRepo
         report = _with_progress(f"polling {len(specs)} feed(s)", work)
     _print_skips(report)
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
+    failed = sum(skip.reason not in NOT_FAILURES for skip in report.skips)
     output.note(
-        f"{report.articles} article(s) ingested" + (f"; skipped: {reasons}" if reasons else "")
+        f"{report.articles} article(s) ingested; failed: {failed}"
+        + (f"; skipped: {reasons}" if reasons else "")
     )
     return report
 

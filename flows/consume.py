@@ -27,7 +27,7 @@ from newsflow.bus import Message
 from newsflow.consumer_loop import BatchLimits, StopFlag, run_stages
 from newsflow.consumer_loop import Stage as LoopStage
 from newsflow.pipeline import Pipeline, subscriptions
-from newsflow.stages import StageHandler
+from newsflow.stages import StageHandler, commit_gate
 
 
 class BatchJob(BaseModel):
@@ -101,6 +101,7 @@ def run_stage(
         stage,
         pipeline.bus.consumer(subscription.topics, subscription.group),
         batch_runner(stage, handler) if as_flow_runs else handler.handle,
+        commit_gate(handler),
     )
     last_seen: list[int | None] = [None]
 

@@ -61,6 +61,8 @@ class Stage:
     name: str
     consumer: BusConsumer
     handler: Handler
+    # Handled messages safe to commit now (`newsflow.stages.CommitGate`); None: each batch.
+    committable: Callable[[bool], Sequence[Message]] | None = None
     stats: LoopStats = field(default_factory=LoopStats)
     failed_batch: list[Message] = field(default_factory=list)
     consecutive_failures: int = 0
@@ -141,6 +143,11 @@ def run_stages(
                     break
     finally:
         for stage in stages:
+            if stage.committable is not None:
+                try:
+                    stage.consumer.commit(stage.committable(True))
+                except Exception:  # what was not committed is delivered again
+                    log.exception("stage %s: the last checkpoint or commit failed", stage.name)
             stage.consumer.close()
             _report(stage, "stopped")
 
@@ -188,7 +195,7 @@ def _turn(stage: Stage, stop: StopFlag, limits: BatchLimits, max_backoff_s: floa
     stage.stats.batches += 1
     stage.stats.messages += len(batch)
     try:
-        stage.consumer.commit(batch)
+        stage.consumer.commit(batch if stage.committable is None else stage.committable(False))
     except Exception as exc:  # the offsets stay pending and go out with the next commit
         log.warning("stage %s: commit failed, will retry with the next batch: %s", stage.name, exc)
     log.debug("stage %s: batch of %d done, lag %s", stage.name, len(batch), stage.stats.lag)

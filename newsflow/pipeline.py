@@ -23,10 +23,18 @@ from connectors.memory_bus import MemoryBus
 from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Message, Topics
+from newsflow.cluster_state import checkpointer, restored_clusterer
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
 from newsflow.consumer_loop import BatchLimits, Stage, StopFlag, run_stages
-from newsflow.stages import ClusterStage, IndexStage, StageHandler, drain, publish_article
+from newsflow.stages import (
+    ClusterStage,
+    IndexStage,
+    StageHandler,
+    commit_gate,
+    drain,
+    publish_article,
+)
 from newsflow.store import SearchStore
 from schemas import Article
 
@@ -71,15 +79,8 @@ def open_store(settings: Settings) -> SearchStore:
 
 
 def open_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer, restored from its last snapshot when there is one."""
-    path = clusterer_state_path(settings)
-    if path.exists():
-        return StoryClusterer.load(path, settings.cluster)
-    return StoryClusterer(settings.cluster)
-
-
-def clusterer_state_path(settings: Settings) -> Path:
-    return settings.data_dir / "cluster-state"
+    """The clusterer, restored from its newest checkpoint when there is one."""
+    return restored_clusterer(settings)
 
 
 @dataclass
@@ -145,8 +146,10 @@ class Pipeline:
     def handler(self, stage: str) -> StageHandler:
         """The handler of one consuming stage (see `STAGES`)."""
         if stage == "cluster":
-            state = clusterer_state_path(self.settings)
-            return ClusterStage(self.bus, self.topics, self.clusterer, state)
+            clusterer = self.clusterer
+            return ClusterStage(
+                self.bus, self.topics, clusterer, checkpointer(self.settings, clusterer)
+            )
         if stage == "index":
             return IndexStage(self.bus, self.topics, self.store)
         if stage == "dead-letter-log":
@@ -160,7 +163,7 @@ class Pipeline:
             handler = self.handler(name)  # raises on an unknown name before subscribing
             subscription = subscriptions(self.settings)[name]
             consumer = self.bus.consumer(subscription.topics, subscription.group)
-            stages.append(Stage(name, consumer, handler.handle))
+            stages.append(Stage(name, consumer, handler.handle, commit_gate(handler)))
         return stages
 
     def process(self) -> ProcessReport:

@@ -162,7 +162,8 @@ class Pipeline:
         for name in names:
             handler = self.handler(name)  # raises on an unknown name before subscribing
             subscription = subscriptions(self.settings)[name]
-            consumer = self.bus.consumer(subscription.topics, subscription.group)
+            # Alone in this process's command: no group join (see connectors.kafka.consumer).
+            consumer = self.bus.consumer(subscription.topics, subscription.group, join_group=False)
             stages.append(Stage(name, consumer, handler.handle, commit_gate(handler)))
         return stages
 

@@ -11,8 +11,8 @@ from connectors.memory_bus import MemoryBus
 from newsflow.bus import Topics, encode
 from newsflow.clustering import StoryClusterer
 from newsflow.clustering.checkpoint import (
-    CheckpointPolicy,
     Checkpointer,
+    CheckpointPolicy,
     FileCheckpoints,
     restore,
 )
@@ -78,9 +78,7 @@ def test_the_newest_checkpoint_of_any_store_is_restored(tmp_path: Path) -> None:
 
 def _articles(count: int) -> list[Article]:
     """`count` articles on a few events, each event written up by several outlets."""
-    return [
-        as_article(event_write_up(f"w{n}", n % 4, 16, f"outlet-{n}")) for n in range(count)
-    ]
+    return [as_article(event_write_up(f"w{n}", n % 4, 16, f"outlet-{n}")) for n in range(count)]
 
 
 def _stage(

@@ -142,8 +142,10 @@ def test_story_page_shows_both_articles_in_time_order(served: Served) -> None:
     assert [e.get("id") for e in entries] == [f"a-{a['id']}" for a in served.story["articles"]]
     times = [datetime.fromisoformat(e.xpath(".//time/@datetime")[0]) for e in entries]
     assert len(times) == 2 and times[0] < times[1]
-    outlets = [e.xpath(".//p[@class='outlet']")[0].text_content().strip() for e in entries]
+    outlets = [e.xpath(".//p[@class='outlet']/text()")[0].strip() for e in entries]
     assert set(outlets) == SEED_OUTLETS
+    languages = [e.xpath(".//p[@class='outlet']/span[@class='lang']")[0].text for e in entries]
+    assert languages == ["en", "en"]
     links = [e.xpath(".//h3/a/@href")[0] for e in entries]
     assert links == [a["url"] for a in served.story["articles"]]
     _assert_screenshot(served.screenshot(f"/stories/{served.story['id']}", "story"))

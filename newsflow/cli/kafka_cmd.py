@@ -22,7 +22,7 @@ from newsflow.cli.app import (
     settings_for,
 )
 from newsflow.config import Settings
-from newsflow.pipeline import STAGES, Pipeline, subscriptions
+from newsflow.pipeline import Pipeline, stages_on, subscriptions
 from newsflow.worker import BatchLimits, StopFlag, drained, run_workers
 
 
@@ -115,7 +115,9 @@ def reprocess(
         return
     clusterer = None if only_index else restored_clusterer(settings)
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
-        workers = [pipeline.worker(name) for name in (["index"] if only_index else STAGES)]
+        workers = [
+            pipeline.worker(name) for name in (["index"] if only_index else stages_on(settings))
+        ]
         run_workers(workers, stop, batch_limits(settings), until=lambda: drained(workers))
     handled = {worker.name: worker.stats.messages for worker in workers}
     console.print(f"reprocessed: {handled}")

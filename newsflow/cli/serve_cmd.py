@@ -27,7 +27,7 @@ from newsflow.cli.app import (
     settings_for,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
-from newsflow.pipeline import STAGES
+from newsflow.pipeline import STAGES, Pipeline, StageOff
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -98,14 +98,19 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     if stage not in STAGES:
         fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     settings = kafka_settings_or_fail(data_dir)
+    try:
+        STAGES[stage].check_on(settings)
+    except StageOff as exc:
+        fail(str(exc))
     clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
-    from newsflow.pipeline import Pipeline
     from newsflow.worker import StopFlag
 
     as_flow_runs = bool(_prefect_api_url())
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
+        if stage == "link":
+            _open_link_stage_or_fail(pipeline)
         handled = run_stage(
             pipeline,
             stage,
@@ -115,3 +120,15 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
             as_flow_runs=as_flow_runs,
         )
     console.print(f"{stage}: {handled} message(s) handled")
+
+
+def _open_link_stage_or_fail(pipeline: Pipeline) -> None:
+    """Open the link stage before serving it; exit with a clear error when the model is not
+    installed or its state cannot be restored."""
+    from newsflow.linking import LinkingUnavailable
+    from newsflow.linking.state import LinkStateError
+
+    try:
+        _ = pipeline.link_stage
+    except (LinkingUnavailable, LinkStateError) as exc:
+        fail(str(exc))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from newsflow.cli import app
 from tests.cluster.test_cli import _read_jsonl, _write_jsonl
-from tests.linking.conftest import qwq_stream
+from tests.linking.conftest import launch_and_others, qwq_stream
 
 runner = CliRunner()
 
@@ -27,16 +27,13 @@ def test_cross_language_gives_the_launch_in_three_languages_one_story_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSFLOW_CLUSTER_CROSS_LANGUAGE", "true")
-    stories = _cluster(tmp_path)
-    launch = {stories[key] for key in stories if key.endswith(".txt") or key.startswith("qwq-")}
+    launch, others = launch_and_others(_cluster(tmp_path))
     assert len(launch) == 1
-    assert stories["manus-es"] not in launch
-    assert stories["gpt45-de"] not in launch
+    assert launch.isdisjoint(others)
 
 
 def test_off_by_default(tmp_path: Path) -> None:
-    stories = _cluster(tmp_path)
-    launch = {stories[key] for key in stories if key.endswith(".txt") or key.startswith("qwq-")}
+    launch, _ = launch_and_others(_cluster(tmp_path))
     assert len(launch) > 1
 
 

@@ -11,7 +11,12 @@ import pytest
 from newsflow.config import ClusterSettings, Settings
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.pipeline import Pipeline, StageOff, stages_on, subscriptions
-from tests.linking.conftest import launch_and_others, qwq_stream, source_item
+from tests.linking.conftest import (
+    launch_and_others,
+    qwq_stream,
+    source_item,
+    stored_story_ids,
+)
 
 
 def _settings(data_dir: Path, cross_language: bool) -> Settings:
@@ -27,8 +32,7 @@ def _poll(settings: Settings) -> tuple[PollResult, dict[str, str | None]]:
         result = asyncio.run(
             pipeline.poll(direct=FeedOutcome(url="test", name="direct"), direct_items=items)
         )
-        stored = {a.url: a.story_id for a in pipeline.store.get_articles(result.published)}
-    return result, {doc.id: stored[item.url] for doc, item in zip(stream, items, strict=True)}
+        return result, stored_story_ids(pipeline.store, result.published, stream)
 
 
 def test_the_link_stage_is_registered_and_runs_only_with_cross_language(tmp_path: Path) -> None:

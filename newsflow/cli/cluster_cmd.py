@@ -23,8 +23,9 @@ from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.files import replacing
-from newsflow.linking import LinkingUnavailable, StoryLinker, open_linker
-from newsflow.linking.sightings import sighting_of_document
+from newsflow.linking import LinkingUnavailable, LinkStateError, StoryLinker, open_linker
+from newsflow.linking.sightings import follow_clusterer
+from newsflow.linking.state import linker_state_path, save_link_state
 
 
 class MalformedLine(ValueError):
@@ -47,8 +48,8 @@ def _cluster_file(
     clusterer: StoryClusterer, source: Path, target: IO[bytes], linker: StoryLinker | None
 ) -> Merges:
     """Stream the articles of `source` through `clusterer`, and `linker` when given, writing
-    one assignment per line; returns the merges (and links) made meanwhile."""
-    merges = linker.merges if linker is not None else Merges()
+    one assignment per line; returns the merges (and links, the linker's earlier ones too)."""
+    merges = Merges(linker.merges.edges() if linker is not None else None)
     columns = (
         TextColumn("clustering"),
         BarColumn(),
@@ -68,7 +69,7 @@ def _cluster_file(
             assignment = clusterer.add(document)
             merges.record(assignment)
             if linker is not None:
-                linker.observe(sighting_of_document(document, assignment))
+                follow_clusterer(linker, merges, document, assignment)
             target.write(_line(assignment_record(assignment)))
     return merges
 
@@ -105,7 +106,8 @@ def cluster(
         typer.Option(
             "--state",
             dir_okay=False,
-            help="Clusterer state file: restored first when it exists, saved at the end.",
+            help="Clusterer state file: restored first when it exists, saved at the end "
+            "(with cross_language, the linker's state too, in FILE.links).",
         ),
     ] = None,
 ) -> None:
@@ -126,9 +128,10 @@ def cluster(
             clusterer = StoryClusterer(settings)
     except SnapshotError as exc:
         fail(str(exc))
+    link_state = None if state is None else linker_state_path(state)
     try:
-        linker = open_linker(settings)
-    except LinkingUnavailable as exc:
+        linker = open_linker(settings, link_state)
+    except (LinkingUnavailable, LinkStateError) as exc:
         fail(str(exc))
     try:
         with (
@@ -142,4 +145,6 @@ def cluster(
         fail(f"{input_path}: {exc}")
     if state is not None:
         clusterer.save(state)
+    if link_state is not None and linker is not None:
+        save_link_state(link_state, linker)
     console.print(f"{written} articles clustered into {output_path}", highlight=False)

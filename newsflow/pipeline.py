@@ -1,8 +1,9 @@
 """The composition root: the pipeline assembled from settings, and its stage registry.
 
     source -> fetch -> extract --(extracted)--> cluster --(clustered, stories)--> index
-                                                      \\            \\--> link --(stories)--/
-                                                       \\--(dead letter)--> log
+                                                    |          |                     ^
+                                                    |          +--> link --(stories)-+
+                                                    +--(dead letter)--> log
 
 `Pipeline` builds every part from `Settings` (the bus, the search store, the clusterer with
 its saved state, the fetcher, the feed poller and its state) and is the only place that does:

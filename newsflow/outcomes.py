@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 from schemas import Article, Story
 
 
@@ -54,8 +54,8 @@ class Skip:
     transient: bool = False
 
     def __str__(self) -> str:
-        url = redact_url(self.url)  # printed and logged: never with credentials
-        return f"{self.reason}: {url}" + (f" ({self.detail})" if self.detail else "")
+        # Printed and logged: never with credentials, in the URL or in a server's words.
+        return redact(f"{self.reason}: {self.url}" + (f" ({self.detail})" if self.detail else ""))
 
 
 @dataclass

@@ -18,7 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from newsflow.cli.app import app, console, fail, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import app, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
@@ -57,7 +58,7 @@ def _cluster_file(
     )
     with (
         source.open(encoding="utf-8-sig") as handle,
-        Progress(*columns, console=console, transient=True) as progress,
+        output.progress(*columns) as progress,
     ):
         task = progress.add_task("cluster", total=source.stat().st_size)
         for number, record in _records(handle, progress, task):
@@ -142,4 +143,4 @@ def cluster(
         fail(f"{input_path}: {exc}")
     if state is not None:
         clusterer.save(state)
-    console.print(f"{written} articles clustered into {output_path}", highlight=False)
+    output.note(f"{written} articles clustered into {output_path}")

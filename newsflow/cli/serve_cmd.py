@@ -17,10 +17,10 @@ from typing import Annotated
 import typer
 
 from connectors.seeds import MANIFEST
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     app,
-    console,
     fail,
     feed_list_from,
     restored_clusterer,
@@ -90,7 +90,7 @@ def serve_command(
     if (seeds / MANIFEST).is_file():
         deployments.append(replay_deployment(seeds))
     else:
-        console.print(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
+        output.note(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
     serve(*deployments, limit=limit)
 
 
@@ -114,4 +114,4 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
             heartbeat=heartbeat,
             as_flow_runs=as_flow_runs,
         )
-    console.print(f"{stage}: {handled} message(s) handled")
+    output.note(f"{stage}: {handled} message(s) handled")

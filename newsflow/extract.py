@@ -121,13 +121,19 @@ def _nfc(value: str | None) -> str:
 
 
 def _parse_html(page: PageInput) -> bytes | lxml.html.HtmlElement:
+    """The page parsed with its declared charset, or its bytes for trafilatura to detect one.
+
+    Decoding happens here, with replacement: a byte the charset leaves undefined (0x81 in
+    windows-1252) becomes U+FFFD instead of stopping libxml2's decoder mid-page.
+    """
     if not page.charset:
         return page.content
     try:
-        parser = lxml.html.HTMLParser(encoding=page.charset, remove_comments=True)
-    except LookupError:  # a charset name lxml does not know: let trafilatura detect it
+        text = page.content.decode(page.charset, errors="replace")
+    except LookupError:  # a charset name Python does not know: let trafilatura detect it
         return page.content
-    return lxml.html.fromstring(page.content, parser=parser)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
+    return lxml.html.fromstring(text.encode("utf-8"), parser=parser)
 
 
 def _trusted_canonical(declared: str | None, final_url: str) -> str:

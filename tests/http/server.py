@@ -33,6 +33,8 @@ ACCENTED_TEXT = (
 )
 ACCENTED_PAGE = f"<html><body><article><p>{ACCENTED_TEXT}</p></article></body></html>"
 LATIN1_HTML = ACCENTED_PAGE.encode("cp1252")
+# 0x81 is one of the five bytes cp1252 leaves undefined: the fallback must still apply.
+LATIN1_UNDEFINED_HTML = LATIN1_HTML.replace(b"</article>", b"<p>\x81</p></article>")
 
 
 @dataclass
@@ -158,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_mislabelled(self, query: dict[str, list[str]]) -> None:
         self._send(200, LATIN1_HTML, Content_Type="text/html; charset=utf-8")
+
+    def route_mislabelled_undefined(self, query: dict[str, list[str]]) -> None:
+        self._send(200, LATIN1_UNDEFINED_HTML, Content_Type="text/html; charset=utf-8")
 
     def route_utf8_as_latin1(self, query: dict[str, list[str]]) -> None:
         self._send(200, ACCENTED_PAGE.encode(), Content_Type="text/html; charset=ISO-8859-1")

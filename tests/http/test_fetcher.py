@@ -125,6 +125,7 @@ def extracted_text(page: Page) -> str:
     [
         ("latin1", "windows-1252", "cp1252"),  # a legacy charset, declared correctly
         ("mislabelled", "utf-8", "cp1252"),  # cp1252 bytes sent as UTF-8: the HTML fallback
+        ("mislabelled-undefined", "utf-8", "cp1252"),  # ... with a byte cp1252 leaves undefined
         ("utf8-as-latin1", "iso-8859-1", "utf-8"),  # a server's default Latin-1 on UTF-8
     ],
 )

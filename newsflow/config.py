@@ -124,6 +124,11 @@ class FetchSettings(_Section):
     dead_after_failures: int = Field(
         default=10, gt=0, description="consecutive failures before a feed is marked dead"
     )
+    max_items_per_feed: int = Field(
+        default=300,
+        gt=0,
+        description="new entries taken from one feed per poll; the rest wait for the next poll",
+    )
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

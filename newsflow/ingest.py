@@ -208,7 +208,8 @@ def _listed(outcome: FeedOutcome, listing: Listing) -> list[SourceItem]:
         if listing.skip is not None:
             return _listed(outcome, listing.skip)
         outcome.listed += len(listing.entries)
-        outcome.seen_before += len(listing.entries) - len(listing.new)  # in an earlier poll
+        outcome.seen_before += len(listing.entries) - len(listing.new) - len(listing.deferred)
+        outcome.item_skips.extend(listing.deferred_skips())  # over the per-feed cap: next poll
         return listing.new
     if isinstance(listing, Skip):
         if listing.reason in NOT_FAILURES:

@@ -32,11 +32,18 @@ class SkipReason(StrEnum):
     FEED_PARSE_ERROR = "feed-parse-error"
     NO_CONTENT = "no-content"
     EXTRACT_ERROR = "extract-error"
+    OVER_FEED_CAP = "over-feed-cap"
 
 
 # Skips that mean "nothing new here", not that something went wrong.
 NOT_FAILURES = frozenset(
-    {SkipReason.NOT_DUE, SkipReason.NOT_MODIFIED, SkipReason.UNCHANGED, SkipReason.SEEN_BEFORE}
+    {
+        SkipReason.NOT_DUE,
+        SkipReason.NOT_MODIFIED,
+        SkipReason.UNCHANGED,
+        SkipReason.SEEN_BEFORE,
+        SkipReason.OVER_FEED_CAP,
+    }
 )
 
 

@@ -40,8 +40,11 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             continue
         try:
             yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError) as exc:
+            # Legal JSON can still be refused: integers over Python's digit limit (ValueError),
+            # nesting deeper than the recursion limit (RecursionError).
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+            raise MalformedLine(f"line {number}: not valid JSON ({reason})") from exc
 
 
 def _cluster_file(

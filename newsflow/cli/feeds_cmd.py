@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +93,7 @@ def import_feeds(
 
 @feeds_app.command("export")
 def export_feeds(
-    output: Annotated[
+    target: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     data_dir: DataDirOption = None,
@@ -103,10 +102,10 @@ def export_feeds(
     with open_feed_state(settings_for(data_dir)) as state:
         feeds = [FeedSpec(r.url, name=r.name, group=r.feed_group) for r in state.feeds()]
     document = export_opml(feeds)
-    if output is None:
-        sys.stdout.buffer.write(document)
+    if target is None:
+        output.raw(document)
     else:
-        output.write_bytes(document)
+        target.write_bytes(document)
 
 
 @feeds_app.command("revive")

@@ -26,7 +26,7 @@ from newsflow.cli.app import (
 from newsflow.cli.show import print_stories
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.ingest import fetch_article
-from newsflow.outcomes import PollResult, Skip
+from newsflow.outcomes import NOT_FAILURES, PollResult, Skip
 from newsflow.pipeline import Pipeline, open_fetcher, open_store
 from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
@@ -138,8 +138,9 @@ def _poll(pipeline: Pipeline, feed_list: FeedList, groups: list[str]) -> PollRes
     report = result.run_report()
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     seen = sum(feed.seen_before for feed in result.feeds)
+    failed = sum(skip.reason not in NOT_FAILURES for skip in report.skips)
     output.note(
-        f"{report.articles} article(s) ingested, {seen} seen before"
+        f"{report.articles} article(s) ingested, {seen} seen before; failed: {failed}"
         + (f"; skipped: {reasons}" if reasons else "")
     )
     return result

@@ -68,6 +68,12 @@ def json_line(record: Any, indent: int | None = None) -> None:
     sys.stdout.flush()
 
 
+def raw(document: bytes) -> None:
+    """Write a document (e.g. OPML) to stdout as it is."""
+    sys.stdout.buffer.write(document)
+    sys.stdout.flush()
+
+
 def say(*parts: Part) -> None:
     """A line of human output on stdout."""
     _stdout.print(line(*parts))

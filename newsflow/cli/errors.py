@@ -35,6 +35,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from connectors.seeds import SeedError
     from newsflow.clustering.snapshot import SnapshotError
     from newsflow.config import ConfigError
+    from newsflow.linking.embedder import LinkingUnavailable
+    from newsflow.linking.state import LinkStateError
 
     return (
         OSError,
@@ -53,6 +55,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         SeedError,
         SnapshotError,
         ConfigError,
+        LinkingUnavailable,
+        LinkStateError,
     )
 
 

@@ -19,15 +19,15 @@ from hypothesis import strategies as st
 from connectors.feeds.body import read_feed
 from connectors.feeds.lists import FeedListError, load_feed_list, parse_yaml
 from connectors.http import Fetcher, FetchError
-from connectors.http.errors import Page
 from connectors.http.headers import Accept
+from connectors.http.page import Page
 from connectors.sqlite_store import SqliteStore
 from newsflow.cli import output
 from newsflow.cli.show import print_results, print_stories
 from newsflow.config import FetchSettings
 from newsflow.extract import PageInput, extract_article
 from newsflow.ingest import ingest
-from newsflow.outcomes import RunReport, Skip, SkipReason
+from newsflow.outcomes import FeedOutcome, PollResult, RunReport, Skip, SkipReason
 from newsflow.sources import SourceItem
 from newsflow.store import SearchQuery
 from schemas import Article
@@ -185,7 +185,14 @@ def test_every_item_of_a_run_ends_stored_or_skipped_with_a_reason(
 
     async def main() -> RunReport:
         async with Fetcher(fetch_settings) as fetcher:
-            return await ingest(fetcher, items=items, sink=stored.append)
+            outcomes = await ingest(
+                [],
+                fetcher=fetcher,
+                publish=stored.append,
+                direct=FeedOutcome("items"),
+                direct_items=items,
+            )
+        return PollResult(outcomes, published=[a.id for a in stored]).run_report()
 
     report = asyncio.run(main())
     assert report.articles == len(stored) and any("Healthy" in a.text for a in stored)

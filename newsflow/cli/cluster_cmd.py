@@ -18,7 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from newsflow.cli.app import app, console, fail, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import app, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
@@ -40,8 +41,11 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             continue
         try:
             yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError) as exc:
+            # Legal JSON can still be refused: integers over Python's digit limit (ValueError),
+            # nesting deeper than the recursion limit (RecursionError).
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+            raise MalformedLine(f"line {number}: not valid JSON ({reason})") from exc
 
 
 def _cluster_file(
@@ -58,7 +62,7 @@ def _cluster_file(
     )
     with (
         source.open(encoding="utf-8-sig") as handle,
-        Progress(*columns, console=console, transient=True) as progress,
+        output.progress(*columns) as progress,
     ):
         task = progress.add_task("cluster", total=source.stat().st_size)
         for number, record in _records(handle, progress, task):
@@ -147,4 +151,4 @@ def cluster(
         clusterer.save(state)
     if link_state is not None and linker is not None:
         save_link_state(link_state, linker)
-    console.print(f"{written} articles clustered into {output_path}", highlight=False)
+    output.note(f"{written} articles clustered into {output_path}")

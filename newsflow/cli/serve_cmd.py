@@ -17,17 +17,17 @@ from typing import Annotated
 import typer
 
 from connectors.seeds import MANIFEST
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     app,
-    console,
     fail,
     feed_list_from,
     restored_clusterer,
     settings_for,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
-from newsflow.pipeline import STAGES, Pipeline, StageOff
+from newsflow.pipeline import STAGES, StageOff
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -90,7 +90,7 @@ def serve_command(
     if (seeds / MANIFEST).is_file():
         deployments.append(replay_deployment(seeds))
     else:
-        console.print(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
+        output.note(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
     serve(*deployments, limit=limit)
 
 
@@ -105,12 +105,11 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
+    from newsflow.pipeline import Pipeline
     from newsflow.worker import StopFlag
 
     as_flow_runs = bool(_prefect_api_url())
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
-        if stage == "link":
-            _open_link_stage_or_fail(pipeline)
         handled = run_stage(
             pipeline,
             stage,
@@ -119,16 +118,4 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
             heartbeat=heartbeat,
             as_flow_runs=as_flow_runs,
         )
-    console.print(f"{stage}: {handled} message(s) handled")
-
-
-def _open_link_stage_or_fail(pipeline: Pipeline) -> None:
-    """Open the link stage before serving it; exit with a clear error when the model is not
-    installed or its state cannot be restored."""
-    from newsflow.linking import LinkingUnavailable
-    from newsflow.linking.state import LinkStateError
-
-    try:
-        _ = pipeline.link_stage
-    except (LinkingUnavailable, LinkStateError) as exc:
-        fail(str(exc))
+    output.note(f"{stage}: {handled} message(s) handled")

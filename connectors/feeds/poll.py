@@ -31,6 +31,7 @@ from newsflow.sources import SourceItem
 from newsflow.urls import redact_url
 
 log = logging.getLogger("newsflow.fetch")
+EARLY_SHARE = 0.1  # a feed is polled up to this share of its interval early (see `due`)
 
 
 def poll_policy(settings: FetchSettings) -> PollPolicy:
@@ -84,8 +85,10 @@ class FeedPoller:
     def due(self, urls: Iterable[str], interval_s: float | None = None) -> list[str]:
         """Which of `urls` are due now; unknown feeds are registered and due at once.
 
-        The feeds polled after this call have their next poll counted from now, the start
-        of the round, not from when the round ends (see `_schedule_base`).
+        A feed counts as due up to `EARLY_SHARE` of its interval early: rounds come on their
+        group's schedule, give or take the time a round takes to begin, and a feed missed by
+        a second would wait a whole round. The feeds polled after this call have their next
+        poll counted from now, the start of the round (see `_schedule_base`).
         """
         urls = list(dict.fromkeys(urls))
         interval = self.policy.clamp(interval_s or self.policy.floor_s)
@@ -93,7 +96,10 @@ class FeedPoller:
         now = self.clock()
         self.round_at = now
         return [
-            url for url in urls if (record := self.state.get(url)) and record.next_poll_at <= now
+            url
+            for url in urls
+            if (record := self.state.get(url))
+            and record.next_poll_at <= now + EARLY_SHARE * record.interval_s
         ]
 
     def _record(self, url: str) -> FeedRecord:

@@ -1,6 +1,6 @@
 """Soak: the whole system under a sustained, faulty stream, reconciling every item.
 
-    PYTHONPATH=. python benchmarks/soak.py --minutes 6 --out /tmp/soak [--transport kafka|embedded]
+    python benchmarks/soak.py --minutes 6 --out /tmp/soak [--transport kafka|embedded]
         [--feeds 300] [--poll-interval 30] [--drain 240] [--seed 18]
 
 A simulated newsroom (`benchmarks/newsroom.py`) publishes on loopback while the real
@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script, from anywhere
 
 from benchmarks import newsroom
 from benchmarks.soak_report import (
@@ -737,7 +739,8 @@ def main() -> None:
         watch.searchable[u] - watch.appeared[u] for u in watch.searchable if u in watch.appeared
     ]
     report["warm_up_s"] = round(warm_up, 1)
-    write_report(report, out, delays)
+    report["freshness_samples_s"] = [round(delay, 2) for delay in delays]
+    write_report(report, out)
     print((out / "report.md").read_text())
 
 

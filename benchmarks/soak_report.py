@@ -281,12 +281,24 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, Any], out: Path, delays: Sequence[float]) -> None:
+def write_report(report: dict[str, Any], out: Path) -> None:
     """report.json, report.md and report.png in `out`."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out / "report.md").write_text(markdown(report), encoding="utf-8")
-    draw(report, delays, out / "report.png")
+    draw(report, report.get("freshness_samples_s", []), out / "report.png")
+
+
+def main() -> None:
+    """`python -m benchmarks.soak_report DIR`: redraw report.md and report.png from report.json."""
+    import sys
+
+    out = Path(sys.argv[1])
+    write_report(json.loads((out / "report.json").read_text(encoding="utf-8")), out)
+
+
+if __name__ == "__main__":
+    main()
 
 
 def draw(report: dict[str, Any], delays: Sequence[float], path: Path) -> None:
@@ -308,12 +320,14 @@ def draw(report: dict[str, Any], delays: Sequence[float], path: Path) -> None:
         family = next((k for k in colours if fault["kind"].startswith(k)), "outlet")
         label = None if family in labelled else f"fault: {family}"
         labelled.add(family)
-        alpha = 0.05 if family == "outlet" else 0.25
+        # Service faults shade the whole height; each outlet's misbehaviour is a thin band.
+        height = 0.04 if family == "outlet" else 1.0
         top.axvspan(
             fault["at_s"],
             fault["at_s"] + max(fault["duration_s"], 2),
+            ymax=height,
             color=colours[family],
-            alpha=alpha,
+            alpha=0.15 if family == "outlet" else 0.25,
             label=label,
         )
     if any("lag" in p for p in report["timeline"]):

@@ -18,6 +18,7 @@ written. Needs the `bench` extra (psutil, matplotlib).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -573,7 +574,6 @@ def drive(
     pending = sorted(faults, key=lambda f: f.at_s)
     ending: list[tuple[float, Fault]] = []
     last_lag, lag = -LAG_EVERY_S, None
-    quiet_since: float | None = None
     while True:
         time.sleep(SAMPLE_EVERY_S)
         now_s = time.time() - start
@@ -611,11 +611,30 @@ def drive(
             continue
         if len(watch.searchable) == len(watch.appeared):
             return run
-        if len(run.timeline) < 2 or run.timeline[-2]["stored"] != point["stored"]:
-            quiet_since = now_s
-        quiet_since = quiet_since or now_s
-        if now_s - quiet_since > 2 * poll_interval_s + 20 or now_s > stream_end_s + drain_s:
+        if now_s > stream_end_s + drain_s:
             return run
+        # Quiet for longer than two polls, and than the longest wait seen between stores (a
+        # round of `newsflow run` stores nothing until it ends): nothing more is coming.
+        if not point["stored"]:
+            continue
+        quiet_for = now_s - _last_store_at(run.timeline)
+        if quiet_for > max(2 * poll_interval_s + 20, 1.5 * _longest_store_gap(run.timeline)):
+            return run
+
+
+def _store_times(timeline: list[dict[str, float]]) -> list[float]:
+    """When the stored count grew."""
+    return [b["t_s"] for a, b in itertools.pairwise(timeline) if b["stored"] > a["stored"]]
+
+
+def _last_store_at(timeline: list[dict[str, float]]) -> float:
+    """When the stored count last grew."""
+    return (_store_times(timeline) or [timeline[0]["t_s"]])[-1]
+
+
+def _longest_store_gap(timeline: list[dict[str, float]]) -> float:
+    """The longest time between two growths of the stored count."""
+    return max((b - a for a, b in itertools.pairwise(_store_times(timeline))), default=0.0)
 
 
 def _begin(fault: Fault, target: Service | Watched) -> None:

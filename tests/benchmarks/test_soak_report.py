@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from benchmarks.soak import fault_schedule, parse_feed_table, parse_run_skips
+from benchmarks.soak import (
+    _last_store_at,
+    _longest_store_gap,
+    fault_schedule,
+    parse_feed_table,
+    parse_run_skips,
+)
 from benchmarks.soak_report import (
     Published,
     SkipRecord,
@@ -171,3 +177,13 @@ def test_report_has_the_agreed_fields_and_a_table() -> None:
     assert report["services"]["index"]["cpu_s_per_article"] == 5.0
     table = markdown(report)
     assert "| stored | 1 |" in table and "| kill-index | 1 | 60.0 | 5.0 |" in table
+
+
+def test_drain_reads_when_the_store_last_grew_and_its_longest_pause() -> None:
+    timeline = [
+        {"t_s": t, "stored": n}
+        for t, n in [(0, 0), (2, 0), (4, 5), (6, 5), (40, 5), (42, 9), (44, 9)]
+    ]
+    assert _last_store_at(timeline) == 42
+    assert _longest_store_gap(timeline) == 38
+    assert _last_store_at(timeline[:2]) == 0 and _longest_store_gap(timeline[:2]) == 0.0

@@ -623,17 +623,18 @@ def drive(
 
 
 def _store_times(timeline: list[dict[str, float]]) -> list[float]:
-    """When the stored count grew."""
-    return [b["t_s"] for a, b in itertools.pairwise(timeline) if b["stored"] > a["stored"]]
+    """The start, then every time the stored count grew."""
+    grew = [b["t_s"] for a, b in itertools.pairwise(timeline) if b["stored"] > a["stored"]]
+    return [timeline[0]["t_s"], *grew]
 
 
 def _last_store_at(timeline: list[dict[str, float]]) -> float:
     """When the stored count last grew."""
-    return (_store_times(timeline) or [timeline[0]["t_s"]])[-1]
+    return _store_times(timeline)[-1]
 
 
 def _longest_store_gap(timeline: list[dict[str, float]]) -> float:
-    """The longest time between two growths of the stored count."""
+    """The longest wait for the stored count to grow (from the start, or between growths)."""
     return max((b - a for a, b in itertools.pairwise(_store_times(timeline))), default=0.0)
 
 

@@ -186,4 +186,5 @@ def test_drain_reads_when_the_store_last_grew_and_its_longest_pause() -> None:
     ]
     assert _last_store_at(timeline) == 42
     assert _longest_store_gap(timeline) == 38
+    assert _longest_store_gap(timeline[:4]) == 4  # the wait for the first store counts
     assert _last_store_at(timeline[:2]) == 0 and _longest_store_gap(timeline[:2]) == 0.0

@@ -613,12 +613,13 @@ def drive(
             return run
         if now_s > stream_end_s + drain_s:
             return run
-        # Quiet for longer than two polls, and than the longest wait seen between stores (a
-        # round of `newsflow run` stores nothing until it ends): nothing more is coming.
+        # Quiet for longer than two polls, than the longest wait seen between stores (a round
+        # of `newsflow run` stores nothing until it ends) and than half the drain allowance.
         if not point["stored"]:
             continue
         quiet_for = now_s - _last_store_at(run.timeline)
-        if quiet_for > max(2 * poll_interval_s + 20, 1.5 * _longest_store_gap(run.timeline)):
+        longest = _longest_store_gap(run.timeline)
+        if quiet_for > max(2 * poll_interval_s + 20, 1.5 * longest, drain_s / 2):
             return run
 
 

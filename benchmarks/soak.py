@@ -441,8 +441,8 @@ def kafka_backends(work: Path) -> Iterator[tuple[Any, Any, Any]]:
     """Tansu, osmem-server and a Prefect server (with its scheduler), all on loopback."""
     from osmem_server import OsmemServer  # type: ignore[import-untyped]
 
-    from connectors.kafka.dev_broker import TansuBroker, free_port, tansu_binary
     from tests.flows.prefect_server import running_prefect_server
+    from tests.kafka.broker import TansuBroker, free_port, tansu_binary
 
     binary = tansu_binary()
     if binary is None:

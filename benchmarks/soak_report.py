@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Skips after which the item will be offered again (see connectors/http/feedpoll.is_transient):
+# Skips after which the item will be offered again (see newsflow.outcomes.Skip.transient):
 # an item whose last word is one of these was not given up on, it is stuck.
 TRANSIENT_REASONS = frozenset({"timeout", "connect-error", "rate-limited", "http-status-5xx"})
 NOT_ITEM_SKIPS = frozenset({"not-due", "not-modified", "unchanged", "seen-before"})

@@ -22,7 +22,7 @@ from benchmarks.newsroom import (
     plan,
     serving,
 )
-from connectors.feeds import FeedError, parse_feed
+from connectors.feeds.parse import FeedError, parse_feed
 from newsflow.extract import PageInput, extract_article
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem

@@ -15,7 +15,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-from connectors.feedlist import load_feed_list
+from connectors.feeds.lists import load_feed_list
 from flows.deployments import poll_deployments
 from tests.flows.prefect_server import reporting_to, running_prefect_server, wait_until
 

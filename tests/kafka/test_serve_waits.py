@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from connectors.kafka.dev_broker import TansuBroker
+from tests.kafka.broker import TansuBroker
 
 REPO = Path(__file__).resolve().parents[2]
 

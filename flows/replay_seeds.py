@@ -11,7 +11,6 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.fetch_tasks import DEFAULT_RETRY_DELAY_S, RetryingSteps
 from flows.poll_feeds import publish_artifacts
 from newsflow.config import load_settings
 from newsflow.outcomes import PollResult
@@ -24,7 +23,6 @@ async def replay_seeds(
 ) -> PollResult:
     """Replay the seeds in `folder` end to end; return them as the store now has them."""
     settings = load_settings(**({"data_dir": Path(data_dir)} if data_dir else {}))
-    steps = RetryingSteps(settings.fetch.total_timeout_s, DEFAULT_RETRY_DELAY_S)
-    result = await replay(settings, Path(folder), mode, steps=steps)
+    result = await replay(settings, Path(folder), mode)
     await publish_artifacts("replay-seeds", f"replay-seeds ({mode})", result)
     return result

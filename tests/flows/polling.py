@@ -34,8 +34,8 @@ def write_feed_list(path: Path, feeds: dict[str, str], group: str = "world") -> 
 
 
 def run_poll(feeds_file: Path, group: str = "world") -> PollResult:
-    """One poll-feeds flow run, with short retry delays."""
-    return asyncio.run(poll_feeds(str(feeds_file), group, retry_delay_s=0.01))
+    """One poll-feeds flow run."""
+    return asyncio.run(poll_feeds(str(feeds_file), group))
 
 
 def by_name(result: PollResult) -> dict[str | None, FeedOutcome]:

@@ -289,18 +289,6 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     draw(report, report.get("freshness_samples_s", []), out / "report.png")
 
 
-def main() -> None:
-    """`python -m benchmarks.soak_report DIR`: redraw report.md and report.png from report.json."""
-    import sys
-
-    out = Path(sys.argv[1])
-    write_report(json.loads((out / "report.json").read_text(encoding="utf-8")), out)
-
-
-if __name__ == "__main__":
-    main()
-
-
 def draw(report: dict[str, Any], delays: Sequence[float], path: Path) -> None:
     """Stored articles and consumer lag over time with the faults shaded; freshness histogram."""
     import matplotlib
@@ -365,3 +353,17 @@ def draw(report: dict[str, Any], delays: Sequence[float], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def main() -> None:
+    """`python benchmarks/soak_report.py DIR`: redraw report.md and report.png from report.json."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path, help="a soak's --out folder (with its report.json)")
+    out = parser.parse_args().out
+    write_report(json.loads((out / "report.json").read_text(encoding="utf-8")), out)
+
+
+if __name__ == "__main__":
+    main()

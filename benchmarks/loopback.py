@@ -17,19 +17,25 @@ App = Callable[[str, dict[str, str]], Response]
 _REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found"}
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str]]:
+    """The next request's path and headers (names lower-cased); raises at end of stream."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    request_line, *lines = head.decode("latin-1").split("\r\n")
+    _method, path, _version = request_line.split(" ", 2)
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    return path, headers
+
+
 async def _serve_connection(
     app: App, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     try:
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            request_line, *lines = head.decode("latin-1").split("\r\n")
-            _method, path, _version = request_line.split(" ", 2)
-            headers = {}
-            for line in lines:
-                name, _, value = line.partition(":")
-                if name:
-                    headers[name.strip().lower()] = value.strip()
+            path, headers = await read_request(reader)
             status, extra, body = app(path, headers)
             response = [f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}"]
             response += [f"{k}: {v}" for k, v in extra.items()]

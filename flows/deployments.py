@@ -1,9 +1,11 @@
 """The deployments `newsflow serve` runs: one `poll-feeds` per feed group, `replay-seeds`.
 
 Each poll deployment runs on its group's interval with the feed list's path as a parameter
-(the run re-reads the file), at most one run at a time: a poll that overruns its interval
-makes the next scheduled one cancel rather than pile up. Entrypoints are module paths, so
-the runner finds the flows wherever the package is installed.
+(the run re-reads the file). No deployment has a Prefect concurrency limit: a poller killed
+mid-run leaves its run RUNNING and holding the slot, and every later run would be cancelled
+for good. Rounds cannot overlap anyway: a run waits for the data dir's feed-state lock, and a
+round after an overrun finds only the feeds that came due (docs/decisions.md). Entrypoints
+are module paths, so the runner finds the flows wherever the package is installed.
 """
 
 from __future__ import annotations
@@ -11,17 +13,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
 from connectors.feeds.lists import FeedList
 from flows.poll_feeds import artifact_key, poll_feeds
 from flows.replay_seeds import replay_seeds
-
-ONE_AT_A_TIME = ConcurrencyLimitConfig(
-    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
-)
 
 
 def poll_deployments(feeds_file: Path, feed_list: FeedList) -> list[RunnerDeployment]:
@@ -32,7 +29,6 @@ def poll_deployments(feeds_file: Path, feed_list: FeedList) -> list[RunnerDeploy
             name=artifact_key("poll", group),
             interval=timedelta(minutes=feed_list.interval_minutes(group)),
             parameters={"feeds_file": str(feeds_file.resolve()), "group": group},
-            concurrency_limit=ONE_AT_A_TIME,
             entrypoint_type=EntrypointType.MODULE_PATH,
             tags=["newsflow", "poll"],
             description=f"Poll the {len(feeds)} feed(s) of group {group!r} in {feeds_file}.",
@@ -47,7 +43,6 @@ def replay_deployment(seeds: Path) -> RunnerDeployment:
         replay_seeds,
         name="replay-seeds",
         parameters={"folder": str(seeds.resolve())},
-        concurrency_limit=ONE_AT_A_TIME,
         entrypoint_type=EntrypointType.MODULE_PATH,
         tags=["newsflow", "replay"],
         description=f"Replay the seeds fixture in {seeds} through the pipeline.",

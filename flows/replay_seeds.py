@@ -1,8 +1,8 @@
 """`replay-seeds`: the seeds fixture through the whole pipeline, as a Prefect flow run.
 
 `served` (the default) serves the seeds as a small news site with an RSS feed on a loopback
-port and polls it like any feed, so the real fetch and extraction tasks run; `direct` hands
-the texts straight to the same tasks. Either way the run is repeatable (`newsflow.replay`).
+port and polls it like any feed, so the real fetch and extraction steps run; `direct` hands
+the texts straight to the same steps. Either way the run is repeatable (`newsflow.replay`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.fetch_tasks import DEFAULT_RETRY_DELAY_S, TaskSteps
 from flows.poll_feeds import publish_artifacts
 from newsflow.config import load_settings
 from newsflow.outcomes import PollResult
@@ -24,7 +23,6 @@ async def replay_seeds(
 ) -> PollResult:
     """Replay the seeds in `folder` end to end; return them as the store now has them."""
     settings = load_settings(**({"data_dir": Path(data_dir)} if data_dir else {}))
-    steps = TaskSteps(settings.fetch.total_timeout_s, DEFAULT_RETRY_DELAY_S)
-    result = await replay(settings, Path(folder), mode, steps=steps)
+    result = await replay(settings, Path(folder), mode)
     await publish_artifacts("replay-seeds", f"replay-seeds ({mode})", result)
     return result

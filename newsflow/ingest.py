@@ -3,7 +3,7 @@
 `ingest` is the one producer path: `newsflow run`, `newsflow replay` and the `poll-feeds`
 and `replay-seeds` flows all call it (through `newsflow.pipeline.Pipeline.poll`). What
 differs between them is only how each I/O step runs, a `Steps`: `DirectSteps` calls it
-plainly; the flows pass Prefect tasks with retries (`flows.fetch_tasks.TaskSteps`). A step
+plainly, on every path today (the flows run a whole round in one Prefect task). A step
 never raises: it returns its result or the `Skip` that stands for its failure.
 
 For each feed, `ingest` lists its items (polled with conditional GET and its stored state

@@ -31,6 +31,7 @@ from newsflow.sources import SourceItem
 from newsflow.urls import redact_url
 
 log = logging.getLogger("newsflow.fetch")
+EARLY_SHARE = 0.1  # a feed is polled up to this share of its interval early (see `due`)
 
 
 def poll_policy(settings: FetchSettings) -> PollPolicy:
@@ -89,19 +90,39 @@ class FeedPoller:
         self.state = state
         self.policy = policy
         self.clock = clock
+        self.round_at: float | None = None  # when `due` last picked the feeds to poll
 
     def due(self, urls: Iterable[str], interval_s: float | None = None) -> list[str]:
-        """Which of `urls` are due now; unknown feeds are registered and due at once."""
+        """Which of `urls` are due now; unknown feeds are registered and due at once.
+
+        A feed counts as due up to `EARLY_SHARE` of its interval early: rounds come on their
+        group's schedule, give or take the time a round takes to begin, and a feed missed by
+        a second would wait a whole round. The feeds polled after this call have their next
+        poll counted from now, the start of the round (see `_schedule_base`).
+        """
         urls = list(dict.fromkeys(urls))
         interval = self.policy.clamp(interval_s or self.policy.floor_s)
         self.state.add((FeedSpec(url) for url in urls), interval)
         now = self.clock()
+        self.round_at = now
         return [
-            url for url in urls if (record := self.state.get(url)) and record.next_poll_at <= now
+            url
+            for url in urls
+            if (record := self.state.get(url))
+            and record.next_poll_at <= now + EARLY_SHARE * record.interval_s
         ]
 
     def _record(self, url: str) -> FeedRecord:
         return self.state.get(url) or FeedRecord(url=url, interval_s=self.policy.floor_s)
+
+    def _schedule_base(self, now: float) -> float:
+        """Where a feed's next interval starts: the start of the round that chose to poll it.
+
+        Counting from the end of the round (when the state is committed) would make a feed
+        whose interval equals its group's schedule miss every other round by the time the
+        round took, doubling its effective interval.
+        """
+        return now if self.round_at is None else min(now, self.round_at)
 
     def conditional_headers(self, record: FeedRecord, now: float) -> dict[str, str]:
         """If-None-Match / If-Modified-Since, unless the last full body is too old."""
@@ -179,7 +200,7 @@ class FeedPoller:
         )
         interval = self.policy.after_success(record.interval_s, new_items, hint)
         updated = replace(
-            _succeeded(record, page, now, interval),
+            _succeeded(record, page, now, interval, self._schedule_base(now)),
             last_new_at=now if new_items else record.last_new_at,
         )
         if store_validators:
@@ -195,7 +216,7 @@ class FeedPoller:
     def _quiet(self, record: FeedRecord, page: Page, now: float, *, full: bool) -> None:
         hint = parse_max_age(page.headers.get("cache-control"))
         interval = self.policy.after_success(record.interval_s, 0, hint)
-        updated = _succeeded(record, page, now, interval)
+        updated = _succeeded(record, page, now, interval, self._schedule_base(now))
         self.state.save(replace(updated, last_full_at=now) if full else updated)
 
     def _failed(
@@ -217,14 +238,17 @@ class FeedPoller:
         )
 
 
-def _succeeded(record: FeedRecord, page: Page, now: float, interval: float) -> FeedRecord:
-    """The record after any successful answer: healthy again, validators refreshed."""
+def _succeeded(
+    record: FeedRecord, page: Page, now: float, interval: float, base: float
+) -> FeedRecord:
+    """The record after any successful answer: healthy again, validators refreshed, next
+    poll `interval` after `base`."""
     return replace(
         record,
         etag=page.headers.get("etag") or record.etag,
         last_modified=page.headers.get("last-modified") or record.last_modified,
         interval_s=interval,
-        next_poll_at=now + interval,
+        next_poll_at=base + interval,
         last_polled_at=now,
         last_success_at=now,
         failures=0,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -27,7 +27,14 @@ from newsflow.cli.app import (
     settings_for,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
-from newsflow.pipeline import STAGES, StageOff
+from newsflow.pipeline import STAGES, Pipeline, StageOff
+from newsflow.worker import StopFlag
+
+if TYPE_CHECKING:
+    from newsflow.clustering import StoryClusterer
+    from newsflow.config import Settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -105,17 +112,37 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
-    from newsflow.pipeline import Pipeline
-    from newsflow.worker import StopFlag
 
     as_flow_runs = bool(_prefect_api_url())
-    with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
-        handled = run_stage(
-            pipeline,
-            stage,
-            stop,
-            limits=batch_limits(settings),
-            heartbeat=heartbeat,
-            as_flow_runs=as_flow_runs,
-        )
+    with StopFlag().on_signals() as stop:
+        pipeline = _pipeline_when_reachable(settings, clusterer, stop)
+        if pipeline is None:
+            return
+        with pipeline:
+            handled = run_stage(
+                pipeline,
+                stage,
+                stop,
+                limits=batch_limits(settings),
+                heartbeat=heartbeat,
+                as_flow_runs=as_flow_runs,
+            )
     output.note(f"{stage}: {handled} message(s) handled")
+
+
+def _pipeline_when_reachable(
+    settings: Settings, clusterer: StoryClusterer | None, stop: StopFlag
+) -> Pipeline | None:
+    """The stage's pipeline once its producer reaches the broker (None if stopped first).
+
+    Opening the bus gives up after `connect_timeout_ms`; a service restarted while the broker
+    is down must wait for it, as its consumer does, rather than exit.
+    """
+    from connectors.kafka.errors import BusUnavailable
+
+    while not stop.is_set():
+        try:
+            return Pipeline(settings, clusterer)
+        except BusUnavailable as exc:
+            log.warning("%s; retrying", exc)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from flows.poll_feeds import poll_feeds
 from newsflow.outcomes import FeedOutcome, PollResult
 from tests.flows.news_site import NewsSite
+from tests.flows.prefect_server import PrefectServer
 
 
 def write_feed_list(path: Path, feeds: dict[str, str], group: str = "world") -> Path:
@@ -32,8 +34,8 @@ def write_feed_list(path: Path, feeds: dict[str, str], group: str = "world") -> 
 
 
 def run_poll(feeds_file: Path, group: str = "world") -> PollResult:
-    """One poll-feeds flow run, with short retry delays."""
-    return asyncio.run(poll_feeds(str(feeds_file), group, retry_delay_s=0.01))
+    """One poll-feeds flow run."""
+    return asyncio.run(poll_feeds(str(feeds_file), group))
 
 
 def by_name(result: PollResult) -> dict[str | None, FeedOutcome]:
@@ -60,3 +62,32 @@ def read_artifacts(key: str) -> list[Any]:
             )
 
     return asyncio.run(read())
+
+
+def api(call: Any) -> Any:
+    """`call(client)` with a Prefect client of the configured API, run to completion."""
+
+    async def run() -> Any:
+        async with get_client() as client:
+            return await call(client)
+
+    return asyncio.run(run())
+
+
+def serve_env(
+    server: PrefectServer, tmp_path: Path, repo_root: Path, data_dir: Path
+) -> dict[str, str]:
+    """The environment of a `newsflow serve` subprocess reporting to `server`, polling
+    loopback sites into `data_dir` with no per-host spacing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSFLOW_"))}
+    env.update(
+        PREFECT_API_URL=server.api_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+        PYTHONPATH=str(repo_root),
+        NEWSFLOW_DATA_DIR=str(data_dir),
+        NEWSFLOW_FETCH_ALLOWED_NETWORKS="127.0.0.0/8",
+        NEWSFLOW_FETCH_PER_HOST_RATE="0",
+    )
+    return env

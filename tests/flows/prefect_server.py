@@ -44,8 +44,12 @@ def _healthy(api_url: str) -> bool:
 
 
 @contextmanager
-def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
-    """Start `prefect server start` with its SQLite database under `home`; stop it afterwards."""
+def running_prefect_server(home: Path, *, scheduler: bool = False) -> Iterator[PrefectServer]:
+    """Start `prefect server start` with its SQLite database under `home`; stop it afterwards.
+
+    The scheduler service is off unless `scheduler` (tests start deployment runs themselves,
+    so no scheduled run may race them; the soak benchmark needs the schedules).
+    """
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -54,8 +58,7 @@ def running_prefect_server(home: Path) -> Iterator[PrefectServer]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_API_URL=f"{url}/api",
         PREFECT_LOGGING_LEVEL="WARNING",
-        # Tests start deployment runs themselves; no scheduled run may race them.
-        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false",
+        PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED=str(scheduler).lower(),
     )
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,8 @@ def test_one_scheduled_poll_deployment_per_group(repo_root: Path) -> None:
         assert schedule.schedule.interval == timedelta(minutes=feed_list.interval_minutes(group))
         assert deployment.parameters == {"feeds_file": str(feeds_file.resolve()), "group": group}
         assert deployment.entrypoint == "flows.poll_feeds.poll_feeds"
-        assert deployment.concurrency_limit == 1
+        # No limit: a killed poller's run would hold its slot for good (test_orphaned_run).
+        assert deployment.concurrency_limit is None
 
 
 def test_replay_deployment_is_on_demand(seeds_dir: Path) -> None:

@@ -176,6 +176,32 @@ def test_due_respects_the_schedule(
     assert with_poller(settings, state, clock, due) == [url, other]
 
 
+def test_next_poll_counts_from_the_start_of_the_round(
+    web: MisbehavingServer, settings: FetchSettings, state: FeedState
+) -> None:
+    """A round that takes a while must not push the feed past the group's next round
+    (found by the soak benchmark: feeds on a 30 s group were polled every 60 s)."""
+    clock, url = Clock(), f"{web.base_url}/feed"
+    round_starts = clock.now
+
+    async def long_round(poller: FeedPoller) -> list[str]:
+        due = poller.due([url])
+        clock.now += 45  # the round polls many feeds and processes their articles
+        poll = await poller.fetch(url)
+        assert poll.page is not None
+        poller.finish(poll, 1)
+        return due
+
+    async def next_round(poller: FeedPoller) -> list[str]:
+        return poller.due([url])
+
+    assert with_poller(settings, state, clock, long_round) == [url]
+    record = state.get(url)
+    assert record is not None
+    clock.now = round_starts + record.interval_s - 1  # the next round, begun a little early
+    assert with_poller(settings, state, clock, next_round) == [url]
+
+
 def rss(*items: tuple[str, str, str]) -> bytes:
     body = "".join(
         f"<item><guid>{guid}</guid><link>{link}</link><title>{title}</title></item>"

@@ -1,10 +1,9 @@
 """The producing half of the pipeline: sources -> fetch -> extract -> published articles.
 
 `ingest` is the one producer path: `newsflow run`, `newsflow replay` and the `poll-feeds`
-and `replay-seeds` flows all call it (through `newsflow.pipeline.Pipeline.poll`). What
-differs between them is only how each I/O step runs, a `Steps`: `DirectSteps` calls it
-plainly, on every path today (the flows run a whole round in one Prefect task). A step
-never raises: it returns its result or the `Skip` that stands for its failure.
+and `replay-seeds` flows all call it (through `newsflow.pipeline.Pipeline.poll`; the flows
+run a whole round in one Prefect task). Its I/O steps (`read_source`, `FeedPoller.new_entries`,
+`fetch_article`) never raise: each returns its result or the `Skip` that stands for its failure.
 
 For each feed, `ingest` lists its items (polled with conditional GET and its stored state
 when there is a `FeedPoller` and the source is a feed; read plainly otherwise), drops the
@@ -34,22 +33,6 @@ from schemas import Article
 
 T = TypeVar("T")
 Listing = list[SourceItem] | FeedEntries | Skip
-
-
-class Steps(Protocol):
-    """How the producer runs its three I/O steps; none of them raises."""
-
-    async def read(self, fetcher: Fetcher, spec: FeedSpec) -> list[SourceItem] | Skip:
-        """A feed or URL list's items now, or why it could not be read."""
-        ...
-
-    async def poll(self, poller: FeedPoller, spec: FeedSpec) -> FeedEntries:
-        """A feed read with its stored state: its unseen entries, or why there are none."""
-        ...
-
-    async def fetch(self, fetcher: Fetcher, item: SourceItem) -> Article | Skip:
-        """One item as an extracted article, or why it did not become one."""
-        ...
 
 
 class Progress(Protocol):
@@ -87,25 +70,11 @@ async def fetch_article(fetcher: Fetcher, item: SourceItem) -> Article | Skip:
     return await asyncio.to_thread(extract_article, page_input, item, budget)
 
 
-class DirectSteps:
-    """The steps called plainly, in this process, without retries."""
-
-    async def read(self, fetcher: Fetcher, spec: FeedSpec) -> list[SourceItem] | Skip:
-        return await read_source(fetcher, spec)
-
-    async def poll(self, poller: FeedPoller, spec: FeedSpec) -> FeedEntries:
-        return await poller.new_entries(spec.url, source=spec.name)
-
-    async def fetch(self, fetcher: Fetcher, item: SourceItem) -> Article | Skip:
-        return await fetch_article(fetcher, item)
-
-
 async def ingest(
     feeds: Sequence[FeedSpec],
     *,
     fetcher: Fetcher,
     publish: Callable[[Article], None],
-    steps: Steps | None = None,
     poller: FeedPoller | None = None,
     direct: FeedOutcome | None = None,
     direct_items: Sequence[SourceItem] = (),
@@ -122,7 +91,6 @@ async def ingest(
     `stored(ids)` names the article ids already in the search store: those are not fetched.
     Returns one outcome per feed, then `direct` if given.
     """
-    steps = steps or DirectSteps()
     slots = asyncio.Semaphore(concurrency)
 
     async def limited(call: Awaitable[T]) -> T:
@@ -130,7 +98,7 @@ async def ingest(
             return await call
 
     listings = await asyncio.gather(
-        *(limited(listing) for listing in _listings(steps, fetcher, poller, feeds))
+        *(limited(listing) for listing in _listings(fetcher, poller, feeds))
     )
     outcomes = [FeedOutcome(url=spec.url, name=spec.name) for spec in feeds]
     work = [
@@ -148,7 +116,7 @@ async def ingest(
     failed: dict[int, Skip] = {}
 
     async def one(outcome: FeedOutcome, item: SourceItem) -> None:
-        article = await limited(steps.fetch(fetcher, item))
+        article = await limited(fetch_article(fetcher, item))
         if isinstance(article, Skip):
             outcome.item_skips.append(article)
             failed[id(item)] = article
@@ -186,7 +154,7 @@ def commit_polled(
 
 
 def _listings(
-    steps: Steps, fetcher: Fetcher, poller: FeedPoller | None, feeds: Sequence[FeedSpec]
+    fetcher: Fetcher, poller: FeedPoller | None, feeds: Sequence[FeedSpec]
 ) -> list[Awaitable[Listing]]:
     """One awaitable per feed: polled with its state when there is a poller and it is a
     feed (a not-due skip if it was polled recently), else read plainly."""
@@ -197,8 +165,8 @@ def _listings(
         if poller is not None and spec in stateful:
             if spec.url not in due:
                 return Skip(spec.url, SkipReason.NOT_DUE, "polled recently (see `newsflow feeds`)")
-            return await steps.poll(poller, spec)
-        return await steps.read(fetcher, spec)
+            return await poller.new_entries(spec.url, source=spec.name)
+        return await read_source(fetcher, spec)
 
     return [listing(spec) for spec in feeds]
 

@@ -35,7 +35,7 @@ from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Topics
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
-from newsflow.ingest import Progress, Steps, ingest
+from newsflow.ingest import Progress, ingest
 from newsflow.linking.stage import LinkStage, link_topics, open_link_stage
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.sources import SourceItem
@@ -231,7 +231,6 @@ class Pipeline:
         self,
         feeds: Sequence[FeedSpec] = (),
         *,
-        steps: Steps | None = None,
         stateful: bool = False,
         skip_stored: bool = True,
         direct: FeedOutcome | None = None,
@@ -269,7 +268,6 @@ class Pipeline:
                 feeds,
                 fetcher=fetcher,
                 publish=lambda article: self.publish(restate(article)),
-                steps=steps,
                 poller=poller,
                 direct=direct,
                 direct_items=direct_items,

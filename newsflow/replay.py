@@ -1,8 +1,8 @@
 """Replay the seeds fixture through the whole pipeline, directly or over loopback HTTP.
 
 `replay_sources` says what a replay ingests; `replay` runs it through the one producer path
-(`Pipeline.poll`) with the steps it is given: plain calls by default, Prefect tasks in the
-`replay-seeds` flow (`flows/replay_seeds.py`), which `newsflow replay` runs.
+(`Pipeline.poll`), as the `replay-seeds` flow (`flows/replay_seeds.py`) does for
+`newsflow replay`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from connectors.feeds.lists import FeedSpec
 from connectors.seeds import FEED_PATH, Seed, load_seeds, seed_site
 from connectors.static_site import serve
 from newsflow.config import Settings
-from newsflow.ingest import Progress, Steps
+from newsflow.ingest import Progress
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.pipeline import Pipeline
 from newsflow.sources import SourceItem
@@ -89,7 +89,6 @@ async def replay(
     folder: Path,
     mode: ReplayMode = ReplayMode.SERVED,
     *,
-    steps: Steps | None = None,
     progress: Progress | None = None,
 ) -> PollResult:
     """Run the seeds in `folder` end to end; the result holds them as the store now has them.
@@ -100,7 +99,6 @@ async def replay(
     with replay_sources(settings, folder, mode) as sources, Pipeline(sources.settings) as pipeline:
         return await pipeline.poll(
             sources.feeds,
-            steps=steps,
             skip_stored=False,
             direct=FeedOutcome(url=str(folder), name="seeds (direct)") if sources.items else None,
             direct_items=sources.items,

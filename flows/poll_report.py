@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -30,7 +31,7 @@ def stories_markdown(title: str, result: PollResult) -> str:
     in_run = Counter(article.story_id for article in result.articles if article.story_id)
     new = [s for s in result.stories if s.article_count <= in_run[s.id]]
     growing = [s for s in result.stories if s.article_count > in_run[s.id]]
-    lines = [f"# {title}", ""]
+    lines = [f"# {markdown_text(title)}", ""]
     counts = Counter(str(feed.status) for feed in result.feeds)
     lines.append(
         f"{len(result.feeds)} feed(s) polled: "
@@ -50,9 +51,19 @@ def stories_markdown(title: str, result: PollResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, `<` and `&` too.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_text(value: str) -> str:
+    """A stranger's string as literal markdown text: one line, every punctuation character
+    escaped, so a headline cannot add links, images, HTML or formatting."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(value.split()))
+
+
 def _story_line(story: Story, added: int) -> str:
-    headline = story.headline.replace("|", "\\|").replace("\n", " ") or "(no headline)"
-    sources = ", ".join(story.sources)
+    headline = markdown_text(story.headline) or "(no headline)"
+    sources = markdown_text(", ".join(story.sources))
     return (
         f"- **{headline}**: +{added} article(s), {story.article_count} in all "
         f"from {len(story.sources)} source(s) ({sources}); `{story.id}`"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
+
+from markdown_it import MarkdownIt
 
 from flows.poll_report import feed_table, stories_markdown
 from newsflow.outcomes import FeedOutcome, FeedStatus, PollResult, Skip, SkipReason
@@ -92,3 +96,27 @@ def test_run_report_keeps_every_skip() -> None:
     report = result.run_report()
     assert report.articles == 1
     assert report.reasons() == {"timeout": 1, "no-content": 1}
+
+
+HOSTILE = "**[x](javascript:alert(1))** <img src=x onerror=alert(1)> &amp; # _e_ \\ `c` | [y]: /z"
+
+
+def test_a_hostile_headline_or_outlet_is_literal_text_in_the_markdown_artifact() -> None:
+    sid = "c" * 24
+    hostile = story(sid, 1, HOSTILE + "\n## injected heading").model_copy(
+        update={"sources": ["<b>Outlet</b> [link](https://evil.example)"]}
+    )
+    result = PollResult(
+        feeds=[FeedOutcome(url="u", articles=1)],
+        published=["1"],
+        articles=[article(1, sid)],
+        stories=[hostile],
+    )
+    rendered = MarkdownIt("commonmark").render(stories_markdown("poll [t](u)", result))
+    assert "<a" not in rendered and "<img" not in rendered and "<b>" not in rendered
+    assert "<em>" not in rendered and rendered.count("<code>") == 1  # our story id only
+    assert rendered.count("<h2>") == 2  # our two sections; the headline's newline is a space
+    assert rendered.count("<strong>") == 1  # our bold around the headline, nothing inside it
+    text = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert HOSTILE + " ## injected heading" in text
+    assert "<b>Outlet</b> [link](https://evil.example)" in text and "poll [t](u)" in text

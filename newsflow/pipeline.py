@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from connectors.feeds.lists import FeedSpec
@@ -30,12 +29,20 @@ from connectors.memory_bus import MemoryBus
 from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Topics
+from newsflow.cluster_state import checkpointer, restored_clusterer
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
 from newsflow.ingest import Progress, Steps, ingest
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.sources import SourceItem
-from newsflow.stages import ClusterStage, DeadLetterLog, IndexStage, StageHandler, publish_article
+from newsflow.stages import (
+    ClusterStage,
+    DeadLetterLog,
+    IndexStage,
+    StageHandler,
+    commit_gate,
+    publish_article,
+)
 from newsflow.store import SearchStore
 from newsflow.worker import BatchLimits, StopFlag, Worker, drained, run_workers
 from schemas import Article
@@ -55,7 +62,7 @@ class StageSpec:
 
 
 def _cluster_stage(p: Pipeline) -> StageHandler:
-    return ClusterStage(p.bus, p.topics, p.clusterer, clusterer_state_path(p.settings))
+    return ClusterStage(p.bus, p.topics, p.clusterer, checkpointer(p.settings, p.clusterer))
 
 
 def _index_stage(p: Pipeline) -> StageHandler:
@@ -122,15 +129,8 @@ def open_feed_state(settings: Settings) -> FeedState:
 
 
 def open_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer, restored from its last snapshot when there is one."""
-    path = clusterer_state_path(settings)
-    if path.exists():
-        return StoryClusterer.load(path, settings.cluster)
-    return StoryClusterer(settings.cluster)
-
-
-def clusterer_state_path(settings: Settings) -> Path:
-    return settings.data_dir / "cluster-state"
+    """The clusterer, restored from its newest checkpoint when there is one."""
+    return restored_clusterer(settings)
 
 
 class Pipeline:
@@ -235,7 +235,7 @@ class Pipeline:
         handler = spec.build(self)  # before subscribing, so a bad state fails first
         subscription = subscriptions(self.settings)[stage]
         consumer = self.bus.consumer(subscription.topics, subscription.group)
-        return Worker(stage, consumer, handler.handle)
+        return Worker(stage, consumer, handler.handle, commit_gate(handler))
 
     def process(self) -> dict[str, int]:
         """Run the consuming stages until the published articles are processed: in-process

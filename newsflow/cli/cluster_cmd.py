@@ -20,6 +20,12 @@ from rich.progress import (
 
 from newsflow.cli.app import app, console, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
+from newsflow.clustering.checkpoint import (
+    Checkpointer,
+    CheckpointPolicy,
+    FileCheckpoints,
+    restore,
+)
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.files import replacing
@@ -119,11 +125,9 @@ def cluster(
     appears only when every line was processed.
     """
     settings = settings_for().cluster
+    stores = [] if state is None else [FileCheckpoints(state)]
     try:
-        if state is not None and state.exists():
-            clusterer = StoryClusterer.load(state, settings)
-        else:
-            clusterer = StoryClusterer(settings)
+        clusterer = restore(stores, settings)
     except SnapshotError as exc:
         fail(str(exc))
     try:
@@ -140,6 +144,6 @@ def cluster(
             written = _copy_resolved(draft, target, merges)
     except (MalformedLine, UnicodeDecodeError) as exc:
         fail(f"{input_path}: {exc}")
-    if state is not None:
-        clusterer.save(state)
+    if stores:
+        Checkpointer(clusterer, stores, CheckpointPolicy(settings)).write()
     console.print(f"{written} articles clustered into {output_path}", highlight=False)

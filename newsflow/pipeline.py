@@ -227,14 +227,16 @@ class Pipeline:
                 state.commit()  # only now: the run's articles went through the pipeline
         return result
 
-    def worker(self, stage: str) -> Worker:
-        """One consuming stage (see `STAGES`) as a worker for the runner."""
+    def worker(self, stage: str, *, join_group: bool = False) -> Worker:
+        """One consuming stage (see `STAGES`) as a worker for the runner. It reads every
+        partition alone, from the group's committed offsets, unless `join_group` (a service,
+        sharing the partitions with other members; see `connectors.kafka.consumer`)."""
         spec = STAGES.get(stage)
         if spec is None:
             raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
         handler = spec.build(self)  # before subscribing, so a bad state fails first
         subscription = subscriptions(self.settings)[stage]
-        consumer = self.bus.consumer(subscription.topics, subscription.group)
+        consumer = self.bus.consumer(subscription.topics, subscription.group, join_group=join_group)
         return Worker(stage, consumer, handler.handle, commit_gate(handler))
 
     def process(self) -> dict[str, int]:

@@ -142,7 +142,7 @@ class Checkpointer:
         self.clusterer = clusterer
         self.stores = list(stores)
         self.policy = policy
-        self.last_cost_s: float | None = None
+        self.written = 0  # checkpoints written so far
 
     def handled(self, records: int) -> bool:
         """Count `records` handled; write a checkpoint if one is due. True when written."""
@@ -160,7 +160,7 @@ class Checkpointer:
             store.save(data, self.clusterer.arrivals)
         cost = time.perf_counter() - started
         self.policy.written(cost)
-        self.last_cost_s = cost
+        self.written += 1
         log.info(
             "checkpoint of %d articles (%.1f MB) written in %.2fs",
             len(self.clusterer),

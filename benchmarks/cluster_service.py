@@ -20,11 +20,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.cluster_data import as_article
 from benchmarks.cluster_speed import resident_bytes, synthesise
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Bus, Topics, encode
@@ -37,26 +37,8 @@ from newsflow.clustering.checkpoint import (
 )
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage, document_of
-from newsflow.text import content_hash
-from newsflow.urls import article_id, canonicalize
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
-
-
-def as_article(doc_id: str, title: str, text: str, when: object, source: str | None) -> Article:
-    """An extracted article carrying a synthetic document (fetched when published)."""
-    url = f"https://bench.example.org/{doc_id}"
-    return Article(
-        id=article_id(canonicalize(url)),
-        url=url,
-        canonical_url=canonicalize(url),
-        source=source or "bench",
-        title=title,
-        text=text,
-        published_at=when,
-        fetched_at=when,
-        content_hash=content_hash(text),
-    )
 
 
 @dataclass
@@ -100,11 +82,7 @@ def publish(bus: Bus, topic: str, articles: list[Article]) -> None:
 def bench_window(window: int, measure: int, interval_s: float, kafka: bool) -> None:
     settings = ClusterSettings(checkpoint_interval_s=interval_s)
     synthetic = synthesise(window + measure, settings.window_hours, window)
-    articles = [
-        as_article(d.id, d.title, d.text, d.published_at.astimezone(UTC), d.source)
-        for d in synthetic
-        if d.published_at is not None
-    ]
+    articles = [as_article(doc) for doc in synthetic]
     documents = [document_of(article) for article in articles]
     filled = StoryClusterer(settings)
     for doc in documents[:window]:

@@ -11,22 +11,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC
 from pathlib import Path
 
 import pytest
 
+from benchmarks.cluster_data import as_article
 from connectors.kafka import KafkaBus
 from connectors.kafka.checkpoints import KafkaCheckpoints
 from connectors.kafka.consumer import revocation_commit
 from connectors.kafka.offsets import group_lag
 from newsflow.bus import Topics, decode, encode
-from newsflow.clustering import Document, StoryClusterer
+from newsflow.clustering import StoryClusterer
 from newsflow.config import KafkaSettings, Settings
 from newsflow.pipeline import subscriptions
 from newsflow.replay import ReplayMode, replay
-from newsflow.text import content_hash
-from newsflow.urls import article_id, canonicalize
+from newsflow.stages import document_of
 from schemas import Article
 from tests.cluster.conftest import event_write_up
 from tests.kafka.broker import TansuBroker
@@ -34,22 +33,6 @@ from tests.kafka.broker import TansuBroker
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def as_article(doc: Document) -> Article:
-    url = f"https://news.example.org/{doc.id}"
-    assert doc.published_at is not None
-    return Article(
-        id=article_id(canonicalize(url)),
-        url=url,
-        canonical_url=canonicalize(url),
-        source=doc.source or "Example",
-        title=doc.title,
-        text=doc.text,
-        published_at=doc.published_at.astimezone(UTC),
-        fetched_at=doc.published_at.astimezone(UTC),
-        content_hash=content_hash(doc.text),
-    )
 
 
 def serve_cluster(settings: Settings) -> subprocess.Popen[bytes]:
@@ -105,7 +88,7 @@ def test_a_new_instance_with_an_empty_data_dir_resumes_the_stories(
     )
     # Grounding: the clusterer puts the later write-up in the story of the first two.
     control = StoryClusterer(Settings().cluster)
-    story = [control.add(doc).story_id for doc in map(_document, (first, second, later))]
+    story = [control.add(doc).story_id for doc in map(document_of, (first, second, later))]
     assert story[0] == story[1] == story[2]
 
     settings = Settings(data_dir=tmp_path / "one", kafka=kafka_settings)
@@ -128,12 +111,6 @@ def test_a_new_instance_with_an_empty_data_dir_resumes_the_stories(
     assert joined == existing
     assert not (tmp_path / "one").exists()
     assert KafkaCheckpoints(kafka_settings).arrivals() == 3
-
-
-def _document(article: Article) -> Document:
-    from newsflow.stages import document_of
-
-    return document_of(article)
 
 
 def test_replay_finishes_with_the_default_consumer_timeouts(

@@ -19,6 +19,7 @@ import gc
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.cluster_data import as_article
 from benchmarks.cluster_speed import resident_bytes, synthesise
 from connectors.memory_bus import MemoryBus
-from newsflow.bus import Bus, Topics, encode
+from newsflow.bus import Bus, Message, Topics, encode
 from newsflow.clustering import Document, StoryClusterer
 from newsflow.clustering.checkpoint import (
     Checkpointer,
@@ -43,10 +44,12 @@ from schemas import Article
 
 @dataclass
 class Run:
-    """What one service run measured."""
+    """What one service run measured: the rate from the first batch handed to the stage
+    (`startup_s` before it: connecting, joining the group, the first fetch)."""
 
     rate: float
     checkpoints: int
+    startup_s: float
 
 
 def run_service(
@@ -57,20 +60,27 @@ def run_service(
     settings: ClusterSettings,
     count: int,
 ) -> Run:
-    """Cluster `count` articles waiting on the extracted topic through the stage."""
+    """Cluster `count` articles waiting on the extracted topic through the stage, a service
+    (a member of its group) as `newsflow serve cluster` runs it."""
     checkpointer = Checkpointer(clusterer, stores, CheckpointPolicy(settings))
     handler = ClusterStage(bus, topics, clusterer, checkpointer)
-    worker = Worker(
-        "cluster",
-        bus.consumer([topics.extracted], "bench-cluster"),
-        handler.handle,
-        handler.committable,
-    )
+    first_batch: list[float] = []
+
+    def handle(messages: Sequence[Message]) -> None:
+        first_batch[:] = first_batch or [time.perf_counter()]
+        handler.handle(messages)
+
+    consumer = bus.consumer([topics.extracted], "bench-cluster", join_group=True)
+    worker = Worker("cluster", consumer, handle, handler.committable)
     started = time.perf_counter()
     run_workers(
         [worker], StopFlag(), BatchLimits(500, 1.0), until=lambda: worker.stats.messages >= count
     )
-    return Run(count / (time.perf_counter() - started), checkpointer.written)
+    return Run(
+        count / (time.perf_counter() - first_batch[0]),
+        checkpointer.written,
+        first_batch[0] - started,
+    )
 
 
 def alone_rate_of(data: bytes, settings: ClusterSettings, documents: list[Document]) -> float:
@@ -144,7 +154,8 @@ def bench_window(window: int, measure: int, interval_s: float, kafka: bool) -> N
             print(
                 f"  service, Tansu broker    {on_kafka.rate:8,.0f} articles/s "
                 f"({on_kafka.rate / alone_rate:.2f} x alone, goal > 0.5; "
-                f"{on_kafka.checkpoints} checkpoints)"
+                f"{on_kafka.checkpoints} checkpoints; {on_kafka.startup_s:.1f} s to the first "
+                "batch, group join included)"
             )
 
 

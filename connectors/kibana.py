@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from connectors.search.backend import redact_url
 from newsflow.config import SearchSettings
+from newsflow.urls import redact_url
 
 SHIPPED_PREFIX = "newsflow-"
 IMPORT_PATH = "/api/saved_objects/_import"

@@ -63,9 +63,11 @@ class SqliteStore:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
+    FILE_NAME = "newsflow.db"
+
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> SqliteStore:
-        return cls(data_dir / "newsflow.db")
+        return cls(data_dir / cls.FILE_NAME)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -124,6 +124,21 @@ class FetchSettings(_Section):
     dead_after_failures: int = Field(
         default=10, gt=0, description="consecutive failures before a feed is marked dead"
     )
+    extract_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        gt=0,
+        description="HTML bytes of one page handed to the extractor; a longer page is cut",
+    )
+    extract_max_tags: int = Field(
+        default=30_000,
+        gt=0,
+        description="tags of one page handed to the extractor; the page is cut before the next",
+    )
+    max_items_per_feed: int = Field(
+        default=300,
+        gt=0,
+        description="new entries taken from one feed per poll; the rest wait for the next poll",
+    )
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

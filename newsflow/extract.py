@@ -5,9 +5,11 @@ Pure functions: no network, no clock (the caller passes `fetched_at`).
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import lxml.html
@@ -16,6 +18,7 @@ import trafilatura
 from lxml import etree
 from trafilatura.settings import Document
 
+from newsflow.config import FetchSettings
 from newsflow.language import language_of
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
@@ -24,6 +27,8 @@ from newsflow.urls import article_id, canonicalize, host_of
 from schemas import Article
 
 MIN_TEXT_CHARS = 80
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+log = logging.getLogger("newsflow.extract")
 # trafilatura crashes the process (SIGSEGV) when several threads extract at once
 # (adbar/trafilatura#840, #925, still open in 2.2): one extraction at a time per process.
 _ONE_EXTRACTION_AT_A_TIME = threading.Lock()
@@ -39,15 +44,57 @@ class PageInput:
     charset: str | None = None
 
 
-def extract_article(page: PageInput, item: SourceItem) -> Article | Skip:
+@dataclass(frozen=True)
+class ExtractBudget:
+    """How much of one page is handed to trafilatura: its first `max_bytes`, and no further
+    than its `max_tags`-th tag. Extraction time grows with the number of elements, and
+    extractions take turns (see below), so one huge page must not hold the others up."""
+
+    max_bytes: int
+    max_tags: int
+
+    @classmethod
+    def from_settings(cls, settings: FetchSettings) -> ExtractBudget:
+        """The budget configured in `[fetch]` (`extract_max_bytes`, `extract_max_tags`)."""
+        return cls(settings.extract_max_bytes, settings.extract_max_tags)
+
+    def cut(self, content: bytes) -> bytes:
+        """`content` within the budget: unchanged, or cut just before a `<` (a tag start)."""
+        if len(content) <= self.max_bytes and content.count(b"<") <= self.max_tags:
+            return content
+        end = min(len(content), self.max_bytes)
+        position = -1
+        for _ in range(self.max_tags + 1):
+            position = content.find(b"<", position + 1, end)
+            if position < 0:
+                break
+        if position >= 0:  # the first tag over the budget starts here
+            return content[:position]
+        last_tag = content.rfind(b"<", 0, end)  # over max_bytes: drop the tag cut in half
+        return content[: last_tag if last_tag > 0 else end]
+
+
+def extract_article(
+    page: PageInput, item: SourceItem, budget: ExtractBudget | None = None
+) -> Article | Skip:
     """Extract the main text and metadata of an HTML page.
 
     The bytes go to trafilatura undecoded; when the server declared a charset, lxml parses
     them with it (a page's own `<meta charset>` is otherwise found by trafilatura).
     Returns a `Skip` with reason `no-content` when the page has no article body, or
     `extract-error` when the HTML cannot be parsed at all. Safe to call from several threads:
-    they take turns.
+    they take turns. With a `budget`, a larger page is truncated to it first (logged).
     """
+    if budget is not None:
+        content = budget.cut(page.content)
+        if len(content) < len(page.content):
+            log.info(
+                "page %s cut to %d of %d bytes (extraction budget)",
+                page.final_url,
+                len(content),
+                len(page.content),
+            )
+            page = replace(page, content=content)
     try:
         with _ONE_EXTRACTION_AT_A_TIME:
             document = trafilatura.bare_extraction(
@@ -121,13 +168,21 @@ def _nfc(value: str | None) -> str:
 
 
 def _parse_html(page: PageInput) -> bytes | lxml.html.HtmlElement:
+    """The page parsed with its declared charset, or its bytes for trafilatura to detect one.
+
+    Decoding happens here, with replacement: a byte the charset leaves undefined (0x81 in
+    windows-1252) becomes U+FFFD instead of stopping libxml2's decoder mid-page. Control
+    characters XML does not allow are dropped: one in a title made trafilatura find nothing.
+    """
     if not page.charset:
         return page.content
     try:
-        parser = lxml.html.HTMLParser(encoding=page.charset, remove_comments=True)
-    except LookupError:  # a charset name lxml does not know: let trafilatura detect it
+        text = page.content.decode(page.charset, errors="replace")
+    except LookupError:  # a charset name Python does not know: let trafilatura detect it
         return page.content
-    return lxml.html.fromstring(page.content, parser=parser)
+    text = _NOT_IN_XML.sub("", text)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
+    return lxml.html.fromstring(text.encode("utf-8"), parser=parser)
 
 
 def _trusted_canonical(declared: str | None, final_url: str) -> str:

@@ -26,7 +26,7 @@ from connectors.feeds.poll import FeedEntries, FeedPoller
 from connectors.feeds.state import FeedState
 from connectors.feeds.urllist import parse_url_list
 from connectors.http import Fetcher, FetchError
-from newsflow.extract import PageInput, article_from_text, extract_article
+from newsflow.extract import ExtractBudget, PageInput, article_from_text, extract_article
 from newsflow.outcomes import NOT_FAILURES, FeedOutcome, Skip, SkipReason
 from newsflow.sources import SourceItem
 from newsflow.urls import article_id, canonicalize
@@ -83,7 +83,8 @@ async def fetch_article(fetcher: Fetcher, item: SourceItem) -> Article | Skip:
         return exc.as_skip()
     page_input = PageInput(page.content, page.final_url, page.fetched_at, page.decoding_charset)
     # Extraction is CPU work: keep it off the event loop so fetches go on meanwhile.
-    return await asyncio.to_thread(extract_article, page_input, item)
+    budget = ExtractBudget.from_settings(fetcher.settings)
+    return await asyncio.to_thread(extract_article, page_input, item, budget)
 
 
 class DirectSteps:
@@ -208,7 +209,8 @@ def _listed(outcome: FeedOutcome, listing: Listing) -> list[SourceItem]:
         if listing.skip is not None:
             return _listed(outcome, listing.skip)
         outcome.listed += len(listing.entries)
-        outcome.seen_before += len(listing.entries) - len(listing.new)  # in an earlier poll
+        outcome.seen_before += len(listing.entries) - len(listing.new) - len(listing.deferred)
+        outcome.item_skips.extend(listing.deferred_skips())  # over the per-feed cap: next poll
         return listing.new
     if isinstance(listing, Skip):
         if listing.reason in NOT_FAILURES:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 from schemas import Article, Story
 
 
@@ -32,11 +32,18 @@ class SkipReason(StrEnum):
     FEED_PARSE_ERROR = "feed-parse-error"
     NO_CONTENT = "no-content"
     EXTRACT_ERROR = "extract-error"
+    OVER_FEED_CAP = "over-feed-cap"
 
 
 # Skips that mean "nothing new here", not that something went wrong.
 NOT_FAILURES = frozenset(
-    {SkipReason.NOT_DUE, SkipReason.NOT_MODIFIED, SkipReason.UNCHANGED, SkipReason.SEEN_BEFORE}
+    {
+        SkipReason.NOT_DUE,
+        SkipReason.NOT_MODIFIED,
+        SkipReason.UNCHANGED,
+        SkipReason.SEEN_BEFORE,
+        SkipReason.OVER_FEED_CAP,
+    }
 )
 
 
@@ -54,8 +61,8 @@ class Skip:
     transient: bool = False
 
     def __str__(self) -> str:
-        url = redact_url(self.url)  # printed and logged: never with credentials
-        return f"{self.reason}: {url}" + (f" ({self.detail})" if self.detail else "")
+        # Printed and logged: never with credentials, in the URL or in a server's words.
+        return redact(f"{self.reason}: {self.url}" + (f" ({self.detail})" if self.detail else ""))
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The composition root: the pipeline assembled from settings, and its stage registry.
 
     source -> fetch -> extract --(extracted)--> cluster --(clustered, stories)--> index
-                                                                   \\--(dead letter)--> log
+                                                    |          |                     ^
+                                                    |          +--> link --(stories)-+
+                                                    +--(dead letter)--> log
 
 `Pipeline` builds every part from `Settings` (the bus, the search store, the clusterer with
 its saved state, the fetcher, the feed poller and its state) and is the only place that does:
@@ -9,8 +11,9 @@ the CLI, the flows and the services all go through it. `Pipeline.poll` runs the 
 (`newsflow.ingest`) and then the consuming stages; `Pipeline.worker` gives one consuming stage
 to the runner (`newsflow.worker`), in-process or as a service (`newsflow serve STAGE`).
 
-Each consuming stage is registered once, in `STAGES`: the topics it reads and how its handler
-is built. Its consumer group is `<[kafka] group_prefix>-<stage>`.
+Each consuming stage is registered once, in `STAGES`: the topics it reads, how its handler
+is built, and whether the settings turn it on (the link stage runs only with `[cluster]
+cross_language`). Its consumer group is `<[kafka] group_prefix>-<stage>`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 from connectors.feeds.lists import FeedSpec
@@ -33,6 +37,7 @@ from newsflow.cluster_state import checkpointer, restored_clusterer
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
 from newsflow.ingest import Progress, Steps, ingest
+from newsflow.linking.stage import LinkStage, link_topics, open_link_stage
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.sources import SourceItem
 from newsflow.stages import (
@@ -52,17 +57,37 @@ EMBEDDED_BATCH = BatchLimits(max_records=500, max_wait_s=0.05)
 STORY_LOOKUP_LIMIT = 1000
 
 
+class StageOff(ValueError):
+    """A registered stage that the settings do not turn on."""
+
+
+def _always(settings: Settings) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class StageSpec:
-    """A consuming stage: its name, the topics it reads, and how its handler is built."""
+    """A consuming stage: its name, the topics it reads, how its handler is built, and
+    whether it runs with the given settings (`needs` says what turns it on)."""
 
     name: str
     reads: Callable[[Topics], list[str]]
     build: Callable[[Pipeline], StageHandler]
+    runs: Callable[[Settings], bool] = _always
+    needs: str = ""
+
+    def check_on(self, settings: Settings) -> None:
+        """Raise `StageOff` when the settings do not run this stage."""
+        if not self.runs(settings):
+            raise StageOff(f"the {self.name} stage needs {self.needs}")
 
 
 def _cluster_stage(p: Pipeline) -> StageHandler:
     return ClusterStage(p.bus, p.topics, p.clusterer, checkpointer(p.settings, p.clusterer))
+
+
+def _link_stage(p: Pipeline) -> StageHandler:
+    return p.link_stage
 
 
 def _index_stage(p: Pipeline) -> StageHandler:
@@ -77,10 +102,22 @@ STAGES: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
         StageSpec("cluster", lambda topics: [topics.extracted], _cluster_stage),
+        StageSpec(
+            "link",
+            link_topics,
+            _link_stage,
+            runs=lambda settings: settings.cluster.cross_language,
+            needs="[cluster] cross_language on (NEWSFLOW_CLUSTER_CROSS_LANGUAGE=true)",
+        ),
         StageSpec("index", lambda topics: [topics.clustered, topics.stories], _index_stage),
         StageSpec("dead-letter-log", lambda topics: [topics.dead_letter], _dead_letter_log),
     )
 }
+
+
+def stages_on(settings: Settings) -> list[str]:
+    """The names of the stages the settings run, in `STAGES` order."""
+    return [name for name, spec in STAGES.items() if spec.runs(settings)]
 
 
 @dataclass(frozen=True)
@@ -93,12 +130,12 @@ class Subscription:
 
 
 def subscriptions(settings: Settings) -> dict[str, Subscription]:
-    """The consuming stages' subscriptions by stage name, from `STAGES`."""
+    """The subscriptions of the stages the settings run, by stage name, from `STAGES`."""
     topics = Topics.from_settings(settings.kafka)
     prefix = settings.kafka.group_prefix
     return {
-        name: Subscription(name, spec.reads(topics), f"{prefix}-{name}")
-        for name, spec in STAGES.items()
+        name: Subscription(name, STAGES[name].reads(topics), f"{prefix}-{name}")
+        for name in stages_on(settings)
     }
 
 
@@ -133,6 +170,10 @@ def open_clusterer(settings: Settings) -> StoryClusterer:
     return restored_clusterer(settings)
 
 
+def link_state_path(settings: Settings) -> Path:
+    return settings.data_dir / "link-state"
+
+
 class Pipeline:
     """Bus, store, clusterer, fetcher and feed state for one process, built from settings."""
 
@@ -143,6 +184,7 @@ class Pipeline:
         self.bus = open_bus(settings)
         self._store: SearchStore | None = None
         self._clusterer = clusterer
+        self._link_stage: LinkStage | None = None
         self.published: list[str] = []  # ids published since the current poll began
 
     def __enter__(self) -> Pipeline:
@@ -168,6 +210,18 @@ class Pipeline:
         if self._clusterer is None:
             self._clusterer = open_clusterer(self.settings)
         return self._clusterer
+
+    @property
+    def link_stage(self) -> LinkStage:
+        """The link stage, restored from its state on first use (the model loads once per
+        process). Raises `StageOff` without `[cluster] cross_language`, `LinkingUnavailable`
+        without the model, `LinkStateError` for a damaged state."""
+        if self._link_stage is None:
+            STAGES["link"].check_on(self.settings)
+            self._link_stage = open_link_stage(
+                self.bus, self.topics, self.settings.cluster, link_state_path(self.settings)
+            )
+        return self._link_stage
 
     def publish(self, article: Article) -> None:
         """Hand an extracted article to the consuming stages."""
@@ -196,6 +250,8 @@ class Pipeline:
         """
         if not self.settings.kafka.services_running:
             _ = self.clusterer  # restored first: a bad state is refused before any work starts
+            if STAGES["link"].runs(self.settings):
+                _ = self.link_stage  # so is a missing model or a bad link state
         async with AsyncExitStack() as stack:
             fetcher = await stack.enter_async_context(open_fetcher(self.settings))
             state = (
@@ -228,12 +284,14 @@ class Pipeline:
         return result
 
     def worker(self, stage: str, *, join_group: bool = False) -> Worker:
-        """One consuming stage (see `STAGES`) as a worker for the runner. It reads every
-        partition alone, from the group's committed offsets, unless `join_group` (a service,
-        sharing the partitions with other members; see `connectors.kafka.consumer`)."""
+        """One consuming stage (see `STAGES`) as a worker for the runner; raises `StageOff`
+        for a stage the settings do not run. It reads every partition alone, from the group's
+        committed offsets, unless `join_group` (a service, sharing the partitions with other
+        members; see `connectors.kafka.consumer`)."""
         spec = STAGES.get(stage)
         if spec is None:
             raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        spec.check_on(self.settings)
         handler = spec.build(self)  # before subscribing, so a bad state fails first
         subscription = subscriptions(self.settings)[stage]
         consumer = self.bus.consumer(subscription.topics, subscription.group, join_group=join_group)
@@ -245,7 +303,7 @@ class Pipeline:
         messages each stage handled (none when `[kafka] services_running`)."""
         self.bus.flush()
         if not self.settings.kafka.bootstrap:
-            workers = [self.worker(name) for name in STAGES]
+            workers = [self.worker(name) for name in stages_on(self.settings)]
             run_workers(workers, StopFlag(), EMBEDDED_BATCH, until=lambda: drained(workers))
             return {w.name: w.stats.messages for w in workers}
         kafka = self.settings.kafka
@@ -266,7 +324,7 @@ class Pipeline:
             while not stored():
                 time.sleep(0.5)
             return {}
-        workers = [self.worker(name) for name in STAGES]
+        workers = [self.worker(name) for name in stages_on(self.settings)]
         limits = BatchLimits(kafka.batch_max_records, kafka.batch_max_wait_ms / 1000)
         run_workers(workers, StopFlag(), limits, until=stored)
         return {w.name: w.stats.messages for w in workers}

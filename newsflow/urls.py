@@ -7,6 +7,8 @@ import re
 import string
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from newsflow.redact import redact
+
 # Query parameters that only track the reader and never select content.
 TRACKING_PARAMS = frozenset(
     [
@@ -127,8 +129,6 @@ def host_of(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """`url` without user name and password, safe to log or report."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    """`url` with user name and password masked, safe to log or report; never raises, even
+    for a URL that does not parse (see `newsflow.redact`)."""
+    return redact(url)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import trafilatura
 
-from newsflow.extract import PageInput, article_from_text, extract_article
+from newsflow.extract import ExtractBudget, PageInput, article_from_text, extract_article
 from newsflow.outcomes import Skip, SkipReason
 from newsflow.sources import SourceItem
 from newsflow.urls import article_id
@@ -151,3 +151,11 @@ def test_threads_take_turns_and_get_what_one_thread_gets(
         together = list(pool.map(lambda page: extract(*page), pages))
     assert most_inside == 1
     assert together == alone
+
+
+def test_extract_budget_cuts_at_a_tag_start() -> None:
+    budget = ExtractBudget(max_bytes=20, max_tags=3)
+    assert budget.cut(b"<a><b><c>") == b"<a><b><c>"  # within the budget: unchanged
+    assert budget.cut(b"<a><b><c><d>tail") == b"<a><b><c>"  # the fourth tag is cut
+    assert budget.cut(b"<p>one</p><p>two three four") == b"<p>one</p>"  # bytes: no half tag
+    assert budget.cut(b"x" * 30) == b"x" * 20

@@ -128,6 +128,25 @@ groups:
         (b"feeds:\n  - {name: no url}", "feeds\\[0\\]"),
         (b"feeds:\n  - {url: https://x.example, kind: podcast}", "kind"),
         (b"feeds: []\ngroups:\n  g: {interval_minutes: -1}", "interval_minutes"),
+        # Wrong types anywhere: one FeedListError naming the key, never a crash later.
+        (
+            b"feeds: [https://x.example]\ngroups: {default: 5}",
+            "^groups.default: expected a mapping",
+        ),
+        (b"feeds: [https://x.example]\ngroups: [1, 2]", "^groups: expected a mapping"),
+        (b"feeds:\n  - {url: https://x.example, name: 1843}", '^feeds\\[0\\].name: .*"1843"'),
+        (b"feeds:\n  - {url: https://x.example, group: [a]}", "^feeds\\[0\\].group: "),
+        (b"feeds:\n  - {url: 5}", "^feeds\\[0\\].url: "),
+        (b"feeds:\n  - {url: '  '}", "^feeds\\[0\\]: 'url' is missing"),
+        (b"feeds:\n  - {url: https://x.example, nmae: X}", "unknown key 'nmae'"),
+        (b"feeds: [https://x.example]\ngroups: {g: {interval_minutes: true}}", "positive"),
+        (b"feeds: [https://x.example]\ngroups: {g: {interval_minutes: .inf}}", "finite"),
+        (
+            b"feeds: [https://x.example]\ngroups: {3: {interval_minutes: 5}}",
+            "^groups: expected text",
+        ),
+        (b"feeds: [2001-02-30]", "not valid YAML"),  # a date PyYAML cannot build
+        (b"feeds: [x]\nfeed: [y]", "unknown key 'feed'"),
     ],
 )
 def test_bad_yaml_feed_lists(content: bytes, message: str) -> None:

@@ -71,37 +71,98 @@ def load_feed_list(path: Path) -> FeedList:
 
 
 def parse_yaml(data: bytes) -> FeedList:
-    """Parse the YAML feed-list format described in this module's docstring."""
+    """Parse the YAML feed-list format described in this module's docstring.
+
+    Every value is checked for its type; a wrong one raises `FeedListError` naming the key
+    (`feeds[2].name`, `groups.world.interval_minutes`), so a bad list is refused before any
+    feed is polled rather than failing mid-run.
+    """
     try:
         doc = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a bad date
         raise FeedListError(f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("feeds"), list):
         raise FeedListError("expected a mapping with a 'feeds' list")
-    feeds = [_feed_from_yaml(index, item) for index, item in enumerate(doc["feeds"])]
-    intervals: dict[str, float] = {}
-    for group, options in (doc.get("groups") or {}).items():
-        minutes = (options or {}).get("interval_minutes")
-        if not isinstance(minutes, int | float) or minutes <= 0:
-            raise FeedListError(f"group {group!r}: interval_minutes must be a positive number")
-        intervals[str(group)] = float(minutes)
-    return FeedList(feeds=feeds, intervals=intervals)
+    unknown = sorted(str(key) for key in doc if key not in _TOP_KEYS)
+    if unknown:
+        raise FeedListError(f"unknown key {unknown[0]!r} (expected {', '.join(_TOP_KEYS)})")
+    feeds = [_feed_from_yaml(f"feeds[{index}]", item) for index, item in enumerate(doc["feeds"])]
+    return FeedList(feeds=feeds, intervals=_intervals(doc.get("groups")))
 
 
-def _feed_from_yaml(index: int, item: object) -> FeedSpec:
+_TOP_KEYS = ("feeds", "groups")
+_FEED_KEYS = ("url", "name", "group", "kind")
+_KINDS = ("feed", "urls")
+
+
+def _feed_from_yaml(where: str, item: object) -> FeedSpec:
     if isinstance(item, str):
         item = {"url": item}
-    if not isinstance(item, dict) or not isinstance(item.get("url"), str):
-        raise FeedListError(f"feeds[{index}]: expected a URL or a mapping with 'url'")
+    if not isinstance(item, dict):
+        raise FeedListError(f"{where}: expected a URL or a mapping with 'url', {_got(item)}")
+    unknown = sorted(str(key) for key in item if key not in _FEED_KEYS)
+    if unknown:
+        raise FeedListError(
+            f"{where}: unknown key {unknown[0]!r} (expected {', '.join(_FEED_KEYS)})"
+        )
+    url = _text(f"{where}.url", item.get("url"))
+    if url is None or not url.strip():
+        raise FeedListError(f"{where}: 'url' is missing or empty")
     kind = item.get("kind", "feed")
-    if kind not in ("feed", "urls"):
-        raise FeedListError(f"feeds[{index}]: kind must be 'feed' or 'urls', not {kind!r}")
+    if kind not in _KINDS:
+        raise FeedListError(f"{where}.kind: must be 'feed' or 'urls', not {kind!r}")
     return FeedSpec(
-        url=item["url"].strip(),
-        name=item.get("name"),
-        group=str(item.get("group") or DEFAULT_GROUP),
+        url=url.strip(),
+        name=_text(f"{where}.name", item.get("name")),
+        group=_text(f"{where}.group", item.get("group")) or DEFAULT_GROUP,
         kind=kind,
     )
+
+
+def _intervals(groups: object) -> dict[str, float]:
+    if groups is None:
+        return {}
+    if not isinstance(groups, dict):
+        raise FeedListError(
+            f"groups: expected a mapping like {{world: {{interval_minutes: 10}}}}, {_got(groups)}"
+        )
+    intervals: dict[str, float] = {}
+    for group, options in groups.items():
+        name = _text("groups", group)
+        where = f"groups.{name}"
+        if not isinstance(options, dict):
+            raise FeedListError(
+                f"{where}: expected a mapping like {{interval_minutes: 10}}, {_got(options)}"
+            )
+        unknown = sorted(str(key) for key in options if key != "interval_minutes")
+        if unknown:
+            raise FeedListError(f"{where}: unknown key {unknown[0]!r} (expected interval_minutes)")
+        minutes = options.get("interval_minutes")
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not minutes > 0:
+            raise FeedListError(f"{where}.interval_minutes: must be a positive number")
+        if minutes == float("inf"):
+            raise FeedListError(f"{where}.interval_minutes: must be finite")
+        intervals[name or DEFAULT_GROUP] = float(minutes)
+    return intervals
+
+
+def _text(where: str, value: object) -> str | None:
+    """`value` if it is text (or absent); a number or list where text belongs is an error."""
+    if value is None or isinstance(value, str):
+        return value
+    hint = f' (quote it: "{value}")' if isinstance(value, int | float) else ""
+    raise FeedListError(f"{where}: expected text, {_got(value)}{hint}")
+
+
+def _got(value: object) -> str:
+    kinds = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }
+    return f"got {kinds.get(type(value), type(value).__name__)}"
 
 
 _OPML_PARSER = etree.XMLParser(

@@ -57,12 +57,22 @@ class FeedPoll:
 
 @dataclass(frozen=True)
 class FeedEntries:
-    """A polled feed's entries: `new` ones to handle, or `skip` when there are none to read."""
+    """A polled feed's entries: `new` ones to handle, or `skip` when there are none to read.
+
+    `deferred`: new entries past the per-poll cap (`max_items_per_feed`), left unseen for
+    the next poll; `deferred_skips` reports them.
+    """
 
     poll: FeedPoll
     entries: list[SourceItem] = field(default_factory=list)
     new: list[SourceItem] = field(default_factory=list)
     skip: Skip | None = None
+    deferred: list[SourceItem] = field(default_factory=list)
+
+    def deferred_skips(self) -> list[Skip]:
+        """One `over-feed-cap` skip per entry left for the next poll."""
+        detail = f"over the cap of {len(self.new)} new entries per poll; read next poll"
+        return [Skip(item.url, SkipReason.OVER_FEED_CAP, detail) for item in self.deferred]
 
 
 class FeedPoller:
@@ -141,20 +151,22 @@ class FeedPoller:
             return FeedEntries(poll, skip=entries)
         keys = [key for entry in entries for key in item_keys(entry)]
         fresh = new_items(entries, self.state.seen_keys(url, keys))
-        return FeedEntries(poll, entries=entries, new=fresh)
+        cap = self.fetcher.settings.max_items_per_feed
+        return FeedEntries(poll, entries=entries, new=fresh[:cap], deferred=fresh[cap:])
 
     def commit(self, read: FeedEntries, retry: Collection[SourceItem] = ()) -> None:
-        """Mark a feed's entries seen, except `retry` (failed for now), and store its state.
+        """Mark a feed's entries seen, except `retry` (failed for now) and the deferred ones
+        (over the cap), and store its state.
 
-        With entries to retry, the validators and body hash are not stored, so the next poll
-        reads the feed in full and offers those entries again.
+        With entries to retry or deferred, the validators and body hash are not stored, so
+        the next poll reads the feed in full and offers those entries again.
         """
         if read.poll.page is None:
             return
-        keep = {id(item) for item in retry}
+        keep = {id(item) for item in (*retry, *read.deferred)}
         handled = [key for item in read.entries if id(item) not in keep for key in item_keys(item)]
         self.state.mark_seen(read.poll.url, handled, self.clock())
-        self.finish(read.poll, len(read.new), store_validators=not retry)
+        self.finish(read.poll, len(read.new), store_validators=not keep)
 
     def finish(self, poll: FeedPoll, new_items: int, *, store_validators: bool = True) -> None:
         """Store a changed feed's validators, hash and next poll once its entries are handled."""

@@ -4,8 +4,11 @@ Servers often declare a charset that is wrong: most often a default ISO-8859-1 o
 that is really UTF-8, or UTF-8 on a legacy page. Bytes that are valid UTF-8 and not plain
 ASCII are UTF-8 whatever a Latin-1 header says. Bytes that do not decode with the declared
 charset are decoded with the page's own `<meta charset>` when that works, else as UTF-8
-if they are valid UTF-8, else with windows-1252, the fallback the HTML standard prescribes (statistical detection guesses
-wrong on short texts); None only when nothing fits, leaving detection to the parser.
+if they are valid UTF-8, else with windows-1252, the fallback the HTML standard prescribes
+(statistical detection guesses wrong on short texts). The fallback always applies: the five
+bytes cp1252 leaves undefined are decoded with replacement (see `newsflow.extract`), never a
+reason to drop the fallback. None only when no charset was declared, leaving detection to
+the parser.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def effective_charset(content: bytes, declared: str | None) -> str | None:
         return codec
     meta = _META_CHARSET.search(content[:4096])
     from_meta = _decodes(content, meta.group(1).decode("ascii")) if meta else None
-    return from_meta or _decodes(content, "utf-8") or _decodes(content, HTML_FALLBACK)
+    return from_meta or _decodes(content, "utf-8") or HTML_FALLBACK
 
 
 def _decodes(content: bytes, charset: str) -> str | None:

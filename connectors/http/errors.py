@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from newsflow.outcomes import Skip, SkipReason
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 TRANSIENT_REASONS = frozenset(
     {SkipReason.TIMEOUT, SkipReason.CONNECT_ERROR, SkipReason.RATE_LIMITED}
@@ -27,7 +27,7 @@ class FetchError(Exception):
         self.detail = detail
         self.status = status
         self.retry_after_s = retry_after_s
-        super().__init__(f"{reason}: {redact_url(url)}" + (f" ({detail})" if detail else ""))
+        super().__init__(redact(f"{reason}: {url}" + (f" ({detail})" if detail else "")))
 
     @property
     def transient(self) -> bool:

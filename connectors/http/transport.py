@@ -46,7 +46,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     async def resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         """The addresses of `host` that the policy allows; raises `BlockedAddress` if none."""
         literal = host.strip("[]")
-        if _is_ip_literal(literal):
+        if is_ip_literal(literal):
             addresses = [literal]
         else:
             addresses = await self._lookup(literal, port, timeout)
@@ -67,7 +67,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -102,7 +102,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _is_ip_literal(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
+    """True for an IPv4 or IPv6 address (with or without a zone), as opposed to a name."""
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

@@ -7,12 +7,11 @@ client from the settings and says how to read that library's exceptions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+from newsflow.redact import redact_all
 
 
 @dataclass(frozen=True)
@@ -81,16 +80,8 @@ class SearchBackend:
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def scrub(self, text: str) -> str:
-        """`text` without credentials: no secret values, no `user:password@` in URLs."""
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return _URL_USERINFO.sub("***@", text)
+        """`text` without credentials: no secret values, none of `newsflow.redact`'s patterns."""
+        return redact_all(text, self.secrets)
 
     def close(self) -> None:
         self.client.close()
-
-
-def redact_url(url: str) -> str:
-    """`url` with any `user:password@` part masked."""
-    return _URL_USERINFO.sub("***@", url)

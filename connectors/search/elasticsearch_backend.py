@@ -11,9 +11,9 @@ from connectors.search.backend import (
     ServerError,
     connection_error,
     http_error,
-    redact_url,
 )
 from newsflow.config import SearchSettings
+from newsflow.urls import redact_url
 
 
 def classify(exc: BaseException) -> ServerError | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from connectors.feeds.lists import FeedList, FeedListError, load_feed_list
+from newsflow.cli import output
+from newsflow.cli.errors import ReportingGroup
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -25,10 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    cls=ReportingGroup,
 )
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
 DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Local state and store directory [env: NEWSFLOW_DATA_DIR]."),
@@ -71,7 +69,7 @@ def restored_clusterer(settings: Settings) -> StoryClusterer:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for the user and exit non-zero."""
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    output.error(message)
     raise typer.Exit(code)
 
 

@@ -18,7 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from newsflow.cli.app import app, console, fail, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import app, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
 from newsflow.clustering.checkpoint import (
     Checkpointer,
@@ -29,8 +30,9 @@ from newsflow.clustering.checkpoint import (
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.files import replacing
-from newsflow.linking import LinkingUnavailable, StoryLinker, open_linker
-from newsflow.linking.sightings import sighting_of_document
+from newsflow.linking import LinkingUnavailable, LinkStateError, StoryLinker, open_linker
+from newsflow.linking.sightings import follow_clusterer
+from newsflow.linking.state import linker_state_path, save_link_state
 
 
 class MalformedLine(ValueError):
@@ -45,16 +47,19 @@ def _records(handle: TextIO, progress: Progress, task: TaskID) -> Iterator[tuple
             continue
         try:
             yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise MalformedLine(f"line {number}: not valid JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError) as exc:
+            # Legal JSON can still be refused: integers over Python's digit limit (ValueError),
+            # nesting deeper than the recursion limit (RecursionError).
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc).split(";")[0]
+            raise MalformedLine(f"line {number}: not valid JSON ({reason})") from exc
 
 
 def _cluster_file(
     clusterer: StoryClusterer, source: Path, target: IO[bytes], linker: StoryLinker | None
 ) -> Merges:
     """Stream the articles of `source` through `clusterer`, and `linker` when given, writing
-    one assignment per line; returns the merges (and links) made meanwhile."""
-    merges = linker.merges if linker is not None else Merges()
+    one assignment per line; returns the merges (and links, the linker's earlier ones too)."""
+    merges = Merges(linker.merges.edges() if linker is not None else None)
     columns = (
         TextColumn("clustering"),
         BarColumn(),
@@ -63,7 +68,7 @@ def _cluster_file(
     )
     with (
         source.open(encoding="utf-8-sig") as handle,
-        Progress(*columns, console=console, transient=True) as progress,
+        output.progress(*columns) as progress,
     ):
         task = progress.add_task("cluster", total=source.stat().st_size)
         for number, record in _records(handle, progress, task):
@@ -74,7 +79,7 @@ def _cluster_file(
             assignment = clusterer.add(document)
             merges.record(assignment)
             if linker is not None:
-                linker.observe(sighting_of_document(document, assignment))
+                follow_clusterer(linker, merges, document, assignment)
             target.write(_line(assignment_record(assignment)))
     return merges
 
@@ -111,7 +116,8 @@ def cluster(
         typer.Option(
             "--state",
             dir_okay=False,
-            help="Clusterer state file: restored first when it exists, saved at the end.",
+            help="Clusterer state file: restored first when it exists, saved at the end "
+            "(with cross_language, the linker's state too, in FILE.links).",
         ),
     ] = None,
 ) -> None:
@@ -130,9 +136,10 @@ def cluster(
         clusterer = restore(stores, settings)
     except SnapshotError as exc:
         fail(str(exc))
+    link_state = None if state is None else linker_state_path(state)
     try:
-        linker = open_linker(settings)
-    except LinkingUnavailable as exc:
+        linker = open_linker(settings, link_state)
+    except (LinkingUnavailable, LinkStateError) as exc:
         fail(str(exc))
     try:
         with (
@@ -146,4 +153,6 @@ def cluster(
         fail(f"{input_path}: {exc}")
     if stores:
         Checkpointer(clusterer, stores, CheckpointPolicy(settings)).write()
-    console.print(f"{written} articles clustered into {output_path}", highlight=False)
+    if link_state is not None and linker is not None:
+        save_link_state(link_state, linker)
+    output.note(f"{written} articles clustered into {output_path}")

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from connectors.feeds.discovery import discover_feeds
 from connectors.feeds.lists import FeedListError, FeedSpec, export_opml, load_feed_list
 from connectors.feeds.poll import poll_policy
 from connectors.feeds.state import FeedRecord
 from connectors.http import FetchError
-from newsflow.cli.app import DataDirOption, JsonOption, app, fail, out, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import DataDirOption, JsonOption, app, fail, settings_for
 from newsflow.pipeline import open_feed_state, open_fetcher
 
 feeds_app = typer.Typer(
@@ -53,12 +51,13 @@ def list_feeds(
         records = state.feeds()
     if as_json:
         for record in records:
-            out.print(json.dumps({**asdict(record), "status": _status(record)}), highlight=False)
+            output.json_line({**asdict(record), "status": _status(record)})
         return
-    table = Table("group", "status", "every", "next poll (UTC)", "last new", "last error")
+    table = output.table("group", "status", "every", "next poll (UTC)", "last new", "last error")
     table.add_column("feed", overflow="fold")
     for record in records:
-        table.add_row(
+        output.row(
+            table,
             record.feed_group,
             _status(record),
             f"{record.interval_s / 60:.0f} min",
@@ -67,9 +66,9 @@ def list_feeds(
             record.last_error or "",
             record.url,
         )
-    out.print(table)
+    output.show(table)
     dead = sum(record.dead for record in records)
-    out.print(f"{len(records)} feeds, {dead} dead")
+    output.say(f"{len(records)} feeds, {dead} dead")
 
 
 @feeds_app.command("import")
@@ -89,12 +88,12 @@ def import_feeds(
         for group, feeds in feed_list.groups().items():
             interval = policy.clamp(feed_list.interval_minutes(group) * 60)
             added += state.add(feeds, interval)
-    out.print(f"{added} feeds added, {len(feed_list.feeds) - added} already known")
+    output.say(f"{added} feeds added, {len(feed_list.feeds) - added} already known")
 
 
 @feeds_app.command("export")
 def export_feeds(
-    output: Annotated[
+    target: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
     data_dir: DataDirOption = None,
@@ -103,10 +102,10 @@ def export_feeds(
     with open_feed_state(settings_for(data_dir)) as state:
         feeds = [FeedSpec(r.url, name=r.name, group=r.feed_group) for r in state.feeds()]
     document = export_opml(feeds)
-    if output is None:
-        sys.stdout.buffer.write(document)
+    if target is None:
+        output.raw(document)
     else:
-        output.write_bytes(document)
+        target.write_bytes(document)
 
 
 @feeds_app.command("revive")
@@ -118,7 +117,7 @@ def revive_feed(
     with open_feed_state(settings_for(data_dir)) as state:
         if not state.revive(url):
             fail(f"unknown feed {url} (see `newsflow feeds`)")
-    out.print(f"revived {url}")
+    output.say(f"revived {url}")
 
 
 @feeds_app.command("discover")
@@ -140,10 +139,10 @@ def discover(
     except FetchError as exc:
         fail(str(exc))
     for feed_url in found:
-        out.print(feed_url, highlight=False)
+        output.say(feed_url)
     if not found:
         fail(f"no feed links found on {url}")
     if add:
         with open_feed_state(settings) as state:
             added = state.add((FeedSpec(f) for f in found), poll_policy(settings.fetch).floor_s)
-        out.print(f"{added} feeds added")
+        output.say(f"{added} feeds added")

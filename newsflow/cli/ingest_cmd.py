@@ -13,22 +13,22 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from connectors.feeds.lists import FeedList
 from connectors.seeds import SeedError, load_seeds
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     JsonOption,
     app,
-    console,
     fail,
     feed_list_from,
-    out,
     restored_clusterer,
     settings_for,
 )
 from newsflow.cli.show import print_stories
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.ingest import fetch_article
-from newsflow.outcomes import PollResult, Skip
-from newsflow.pipeline import Pipeline, open_fetcher, open_store
+from newsflow.linking.state import restore_linker
+from newsflow.outcomes import NOT_FAILURES, PollResult, Skip
+from newsflow.pipeline import STAGES, Pipeline, link_state_path, open_fetcher, open_store
 from newsflow.replay import ReplayMode
 from newsflow.sources import SourceItem
 
@@ -53,13 +53,13 @@ class ProgressBar:
 def _with_progress(description: str, work: Callable[[ProgressBar], Coroutine[Any, Any, T]]) -> T:
     """Run `work(progress)` (a coroutine factory) under a progress bar."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+    with output.progress(*columns, TimeElapsedColumn()) as bar:
         return asyncio.run(work(ProgressBar(bar, description)))
 
 
 def _print_skips(result: PollResult) -> None:
     for skip in result.run_report().skips:
-        console.print(f"[yellow]skipped[/] {skip}", highlight=False)
+        output.note(output.label("skipped", "yellow"), f" {skip}")
 
 
 @app.command("replay")
@@ -78,6 +78,10 @@ def replay_command(
         load_seeds(folder)  # a bad folder is a clear error, not a failed flow run
     except SeedError as exc:
         fail(str(exc))
+    if STAGES["link"].runs(settings):
+        # A missing model or a damaged link state is one error line (cli/errors), not a
+        # failed flow run's traceback; loading the model twice costs a fraction of a second.
+        restore_linker(settings.cluster, link_state_path(settings))
     from flows.replay_seeds import replay_seeds  # Prefect loads for this command only
 
     try:
@@ -85,7 +89,7 @@ def replay_command(
     except SnapshotError as exc:
         fail(str(exc))
     _print_skips(result)
-    console.print(
+    output.note(
         f"replayed {len(result.published)} article(s) from {folder} ({mode}); "
         f"stages handled {result.handled}"
     )
@@ -125,7 +129,7 @@ def run_command(
                         due[group] = now + feed_list.interval_minutes(group) * 60
                 time.sleep(max(0.0, min(due.values()) - time.monotonic()))
         except KeyboardInterrupt:
-            console.print("stopped")
+            output.note("stopped")
 
 
 def _poll(pipeline: Pipeline, feed_list: FeedList, groups: list[str]) -> PollResult:
@@ -139,8 +143,9 @@ def _poll(pipeline: Pipeline, feed_list: FeedList, groups: list[str]) -> PollRes
     report = result.run_report()
     reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(report.reasons().items()))
     seen = sum(feed.seen_before for feed in result.feeds)
-    console.print(
-        f"{report.articles} article(s) ingested, {seen} seen before"
+    failed = sum(skip.reason not in NOT_FAILURES for skip in report.skips)
+    output.note(
+        f"{report.articles} article(s) ingested, {seen} seen before; failed: {failed}"
         + (f"; skipped: {reasons}" if reasons else "")
     )
     return result
@@ -165,11 +170,11 @@ def fetch_command(
     for outcome in asyncio.run(work()):
         if isinstance(outcome, Skip):
             failures += 1
-            console.print(f"[bold red]error:[/] {outcome}", highlight=False)
+            output.error(str(outcome))
         elif as_json:
-            out.print(outcome.model_dump_json(), highlight=False)
+            output.json_line(outcome.model_dump(mode="json"))
         else:
-            out.print(f"[bold]{outcome.title}[/] — {outcome.source}\n{outcome.url}\n")
-            out.print(outcome.text + "\n", highlight=False)
+            output.say(output.label(outcome.title, "bold"), f" — {outcome.source}\n{outcome.url}\n")
+            output.say(outcome.text + "\n")
     if failures:
         raise typer.Exit(1)

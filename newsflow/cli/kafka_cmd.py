@@ -3,26 +3,23 @@ topics). A stage as a consumer service is `newsflow serve STAGE` (serve_cmd)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     JsonOption,
     app,
-    console,
     fail,
-    out,
     restored_clusterer,
     settings_for,
 )
 from newsflow.config import Settings
-from newsflow.pipeline import STAGES, Pipeline, subscriptions
+from newsflow.pipeline import Pipeline, stages_on, subscriptions
 from newsflow.worker import BatchLimits, StopFlag, drained, run_workers
 
 
@@ -44,7 +41,7 @@ def status(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
     """Show the bus in use and, on Kafka, each stage's consumer lag per partition."""
     settings = settings_for(data_dir)
     if not settings.kafka.bootstrap:
-        out.print("bus: in-process (Kafka not configured)")
+        output.say("bus: in-process (Kafka not configured)")
         return
     from connectors.kafka.errors import BusUnavailable
     from connectors.kafka.offsets import group_lag
@@ -57,18 +54,18 @@ def status(data_dir: DataDirOption = None, as_json: JsonOption = False) -> None:
         fail(str(exc))
     if as_json:
         for row in rows:
-            out.print(json.dumps(asdict(row)), highlight=False)
+            output.json_line(asdict(row))
         return
-    table = Table(title=f"Kafka {settings.kafka.bootstrap}: consumer lag")
+    table = output.table(title=f"Kafka {settings.kafka.bootstrap}: consumer lag")
     for column in ("group", "topic", "partition", "committed", "end", "lag"):
         table.add_column(column, justify="left" if column in ("group", "topic") else "right")
     for row in rows:
         committed = "-" if row.committed is None else str(row.committed)
-        table.add_row(
-            row.group, row.topic, str(row.partition), committed, str(row.end), str(row.lag)
+        output.row(
+            table, row.group, row.topic, str(row.partition), committed, str(row.end), str(row.lag)
         )
-    out.print(table)
-    out.print(f"total lag: {sum(row.lag for row in rows)}")
+    output.show(table)
+    output.say(f"total lag: {sum(row.lag for row in rows)}")
 
 
 @app.command("reprocess")
@@ -110,12 +107,14 @@ def reprocess(
         offsets = rewind_group(settings.kafka, rewound.group, rewound.topics, timestamp_ms)
     except (BusUnavailable, RuntimeError) as exc:
         fail(str(exc))
-    console.print(f"rewound {rewound.group} on {len(offsets)} partition(s)")
+    output.note(f"rewound {rewound.group} on {len(offsets)} partition(s)")
     if services_running:
         return
     clusterer = None if only_index else restored_clusterer(settings)
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
-        workers = [pipeline.worker(name) for name in (["index"] if only_index else STAGES)]
+        workers = [
+            pipeline.worker(name) for name in (["index"] if only_index else stages_on(settings))
+        ]
         run_workers(workers, stop, batch_limits(settings), until=lambda: drained(workers))
     handled = {worker.name: worker.stats.messages for worker in workers}
-    console.print(f"reprocessed: {handled}")
+    output.note(f"reprocessed: {handled}")

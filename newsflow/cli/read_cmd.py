@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from connectors.sqlite_store import SqliteStore
 from newsflow.cli.app import DataDirOption, JsonOption, app, fail, settings_for
 from newsflow.cli.show import print_results, print_stories
+from newsflow.config import Settings
 from newsflow.pipeline import open_store
-from newsflow.store import SearchQuery
+from newsflow.store import SearchQuery, SearchStore
 
 _DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 SinceOption = Annotated[
@@ -28,6 +30,15 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _existing_store(settings: Settings) -> SearchStore:
+    """The store to read from. Reading never creates a local store: a mistyped --data-dir is
+    an error, not a new empty store that answers "nothing found"."""
+    remote = settings.search.es_url or settings.search.opensearch_url
+    if not remote and not (settings.data_dir / SqliteStore.FILE_NAME).is_file():
+        fail(f"no newsflow store in {settings.data_dir} (check --data-dir / NEWSFLOW_DATA_DIR)")
+    return open_store(settings)
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help="Words to look for; all must match.")],
@@ -40,7 +51,7 @@ def search_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Full-text search, results grouped by story with highlighted matches."""
-    store = open_store(settings_for(data_dir))
+    store = _existing_store(settings_for(data_dir))
     try:
         results = store.search(
             SearchQuery(query, source, language, _utc(since), _utc(until), limit)
@@ -64,7 +75,7 @@ def stories_command(
     """List stories with their articles, latest or biggest first."""
     if order not in ("latest", "biggest"):
         fail("--order must be 'latest' or 'biggest'")
-    store = open_store(settings_for(data_dir))
+    store = _existing_store(settings_for(data_dir))
     try:
         stories = store.stories(since=_utc(since), until=_utc(until), order=order, limit=limit)
         print_stories(store, stories, as_json=as_json)

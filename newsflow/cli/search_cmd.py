@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from connectors.kibana import KibanaError, import_saved_objects, retarget
-from newsflow.cli.app import app, console, fail, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import app, fail, settings_for
 
 SAVED_OBJECTS = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "newsflow.ndjson"
 
@@ -30,4 +31,4 @@ def kibana_setup(
         result = import_saved_objects(settings, retarget(ndjson, settings.search_index_prefix))
     except KibanaError as exc:
         fail(str(exc))
-    console.print(f"imported {result.imported} saved objects: {', '.join(result.object_ids)}")
+    output.note(f"imported {result.imported} saved objects: {', '.join(result.object_ids)}")

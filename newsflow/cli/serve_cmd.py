@@ -17,17 +17,17 @@ from typing import Annotated
 import typer
 
 from connectors.seeds import MANIFEST
+from newsflow.cli import output
 from newsflow.cli.app import (
     DataDirOption,
     app,
-    console,
     fail,
     feed_list_from,
     restored_clusterer,
     settings_for,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
-from newsflow.pipeline import STAGES
+from newsflow.pipeline import STAGES, StageOff
 
 DEFAULT_SEEDS = Path("seeds")
 
@@ -90,7 +90,7 @@ def serve_command(
     if (seeds / MANIFEST).is_file():
         deployments.append(replay_deployment(seeds))
     else:
-        console.print(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
+        output.note(f"no {MANIFEST} in {seeds}: not serving replay-seeds")
     serve(*deployments, limit=limit)
 
 
@@ -98,6 +98,10 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
     if stage not in STAGES:
         fail(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     settings = kafka_settings_or_fail(data_dir)
+    try:
+        STAGES[stage].check_on(settings)
+    except StageOff as exc:
+        fail(str(exc))
     clusterer = restored_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
@@ -114,4 +118,4 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
             heartbeat=heartbeat,
             as_flow_runs=as_flow_runs,
         )
-    console.print(f"{stage}: {handled} message(s) handled")
+    output.note(f"{stage}: {handled} message(s) handled")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 
-from rich.table import Table
+from rich.text import Text
 
-from newsflow.cli.app import out
+from newsflow.cli import output
 from newsflow.records import result_record, story_record
 from newsflow.store import SearchStore, StoryResult
 from schemas import Story
+
+_EM = re.compile(r"<em>(.*?)</em>", re.S)
 
 
 def print_stories(store: SearchStore, stories: Sequence[Story], *, as_json: bool) -> None:
@@ -18,43 +20,63 @@ def print_stories(store: SearchStore, stories: Sequence[Story], *, as_json: bool
     for story in stories:
         members = store.story_articles(story.id)
         if as_json:
-            record = story_record(story, members)
-            out.print(json.dumps(record, ensure_ascii=False), highlight=False, soft_wrap=True)
+            output.json_line(story_record(story, members))
             continue
-        table = Table(
-            title=f"[bold]{story.headline}[/]",
+        table = output.table(
+            "published",
+            "source",
+            "title",
+            "url",
+            title=output.label(story.headline, "bold"),
             caption=(
                 f"story {story.id} · {story.article_count} article(s) · "
                 f"{', '.join(story.sources)} · {story.first_seen:%Y-%m-%d %H:%M} → "
                 f"{story.last_seen:%Y-%m-%d %H:%M} UTC"
             ),
-            title_justify="left",
-            caption_justify="left",
         )
-        for column in ("published", "source", "title", "url"):
-            table.add_column(column, overflow="fold")
+        for column in table.columns:
+            column.overflow = "fold"
         for article in members:
-            published = f"{article.event_time:%Y-%m-%d %H:%M}"
             copy = " (copy)" if article.duplicate_of else ""
-            table.add_row(published, article.source, article.title + copy, article.url)
-        out.print(table)
+            output.row(
+                table,
+                f"{article.event_time:%Y-%m-%d %H:%M}",
+                article.source,
+                article.title + copy,
+                article.url,
+            )
+        output.show(table)
 
 
 def print_results(results: Sequence[StoryResult], *, as_json: bool) -> None:
     """Search results grouped by story: JSON lines, or one block per story."""
     for result in results:
         if as_json:
-            record = result_record(result)
-            out.print(json.dumps(record, ensure_ascii=False), highlight=False, soft_wrap=True)
+            output.json_line(result_record(result))
             continue
         headline = result.story.headline if result.story else result.hits[0].article.title
-        out.print(
-            f"[bold]{headline}[/]  [dim]story {result.story_id} · {len(result.hits)} hit(s)[/]"
+        output.say(
+            output.label(headline, "bold"),
+            "  ",
+            output.label(f"story {result.story_id} · {len(result.hits)} hit(s)", "dim"),
         )
         for hit in result.hits:
-            out.print(f"  • {hit.article.title} — {hit.article.source}  [dim]{hit.article.url}[/]")
+            output.say(
+                f"  • {hit.article.title} — {hit.article.source}  ",
+                output.label(hit.article.url, "dim"),
+            )
             for fragment in hit.highlights:
-                out.print(
-                    "    " + fragment.replace("<em>", "[bold yellow]").replace("</em>", "[/]")
-                )
-        out.print()
+                output.say("    ", highlighted(fragment))
+        output.say()
+
+
+def highlighted(fragment: str) -> Text:
+    """A search highlight: the `<em>` parts the store marked in bold yellow, the rest verbatim."""
+    text = Text()
+    position = 0
+    for match in _EM.finditer(fragment):
+        text.append_text(output.plain(fragment[position : match.start()]))
+        text.append_text(output.label(match.group(1), "bold yellow"))
+        position = match.end()
+    text.append_text(output.plain(fragment[position:]))
+    return text

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from newsflow.cli.app import DataDirOption, app, console, settings_for
+from newsflow.cli import output
+from newsflow.cli.app import DataDirOption, app, settings_for
 from newsflow.pipeline import open_store
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,7 +32,7 @@ def web_command(
 
     store = open_store(settings_for(data_dir))
     try:
-        console.print(f"newsflow web on http://{host}:{port}/", highlight=False)
+        output.note(f"newsflow web on http://{host}:{port}/")
         uvicorn.run(create_app(store), host=host, port=port, log_level="warning")
     finally:
         store.close()

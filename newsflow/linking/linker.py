@@ -3,8 +3,13 @@
 It follows the clusterer's output, one clustered article at a time, and works per story: a
 story is embedded (headline and lead) when it opens and again when it has grown enough to
 read differently (`decide.due_for_embedding`), and only then compared with the open stories.
-Links are recorded in the same `Merges` as the clusterer's merges: the newer story goes into
-the older, which keeps its id, exactly as when the clusterer merges two stories.
+Links are recorded in the same `Merges` as the clusterer's merges (noted with `note_merge`):
+the newer story goes into the older, which keeps its id, exactly as when the clusterer merges
+two stories.
+
+What it holds is bounded by the stream's recent past: a story is forgotten two windows after
+its last article (one window for linking, one for late articles), and so is a merge once no
+story held leads through it and it was noted before that horizon.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from numpy.typing import NDArray
 from newsflow.clustering import Merges
 from newsflow.config import ClusterSettings
 from newsflow.linking.decide import MAX_HEADLINES, due_for_embedding, pick_partner, story_text
-from newsflow.linking.embedder import E5Embedder, Embedder
+from newsflow.linking.embedder import Embedder
 
 # Stories are forgotten once the latest time seen is this many windows past their last article:
 # one window for linking, one more for articles that arrive late.
 _KEPT_WINDOWS = 2.0
+# Merges are pruned when they have grown to twice what the last pruning kept, and this many more.
+_PRUNE_SLACK = 64
 # The fields of a held story that a state file keeps as they are.
 _SCALARS = ("id", "lead", "first_seen", "last_seen", "embedded_at")
 
@@ -73,18 +80,31 @@ class _Story:
 class StoryLinker:
     """Links open stories of different languages; see the module docstring."""
 
-    def __init__(
-        self, settings: ClusterSettings, embedder: Embedder, merges: Merges | None = None
-    ) -> None:
-        """`merges`: where the clusterer's merges are recorded too (the linker needs them to
-        know which stories are one already); a fresh one by default."""
+    def __init__(self, settings: ClusterSettings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.merges = merges if merges is not None else Merges()
         self.embeddings = 0
+        self._merges = Merges()
+        # When each merge in `_merges` was noted (the clock then), by the story absorbed.
+        self._noted: dict[str, float] = {}
+        self._kept_merges = 0
         self._stories: dict[str, _Story] = {}
         self._expiry: list[tuple[float, str]] = []
         self._clock = float("-inf")
+
+    @property
+    def merges(self) -> Merges:
+        """The merges and links of the stories held and of the recent past (to read: it is
+        replaced when old ones are dropped)."""
+        return self._merges
+
+    def note_merge(self, absorbed: str, into: str) -> tuple[str, str] | None:
+        """Note that the clusterer merged story `absorbed` into `into` (the linker needs to
+        know which stories are one already); returns what `Merges.merge` returns."""
+        merged = self._merges.merge(absorbed, into)
+        if merged is not None:
+            self._noted[merged[0]] = self._clock
+        return merged
 
     def observe(self, sighting: Sighting) -> Link | None:
         """Take in one clustered article; returns the link it led to, if any. An article seen
@@ -118,7 +138,8 @@ class StoryLinker:
         and links noted, the clock; `restore` takes it back."""
         return {
             "clock": self._clock,
-            "merges": self.merges.edges(),
+            "merges": self._merges.edges(),
+            "noted": self._noted,
             "stories": [
                 {
                     **{name: getattr(story, name) for name in _SCALARS},
@@ -137,7 +158,10 @@ class StoryLinker:
     ) -> StoryLinker:
         """A linker in the state `state` gave; raises KeyError, TypeError or ValueError for a
         damaged one."""
-        linker = cls(settings, embedder, Merges(state["merges"]))
+        linker = cls(settings, embedder)
+        linker._merges = Merges(state["merges"])
+        linker._noted = {str(key): float(when) for key, when in state["noted"].items()}
+        linker._kept_merges = len(linker._noted)
         linker._clock = float(state["clock"])
         for record in state["stories"]:
             vector = record["vector"]
@@ -199,7 +223,7 @@ class StoryLinker:
             return None
         partner = groups[chosen]
         older, newer = sorted((root, partner), key=self._age)
-        merged = self.merges.merge(newer, older)
+        merged = self.note_merge(newer, older)
         if merged is None:
             return None
         return Link(merged[0], merged[1], float(similarities[chosen]))
@@ -223,11 +247,19 @@ class StoryLinker:
             story = stories.get(number)
             if story is not None and story.last_seen == last_seen:
                 del stories[number]
+        if len(self._noted) >= 2 * self._kept_merges + _PRUNE_SLACK:
+            self._prune_merges()
 
-
-def open_linker(settings: ClusterSettings, merges: Merges | None = None) -> StoryLinker | None:
-    """The linker the settings ask for (`[cluster] cross_language`), else None. Raises
-    `LinkingUnavailable` when it is asked for and the model is not installed."""
-    if not settings.cross_language:
-        return None
-    return StoryLinker(settings, E5Embedder(), merges)
+    def _prune_merges(self) -> None:
+        """Drop the merges no story held leads through that were noted before the horizon
+        (a merge noted later, or one after it in a chain, was noted at that time or later)."""
+        edges, cutoff = self._merges.edges(), self.horizon
+        live: set[str] = set()
+        for number in self._stories:
+            while number in edges and number not in live:
+                live.add(number)
+                number = edges[number]
+        kept = {a: b for a, b in edges.items() if a in live or self._noted.get(a, cutoff) >= cutoff}
+        self._merges = Merges(kept)
+        self._noted = {a: when for a, when in self._noted.items() if a in kept}
+        self._kept_merges = len(kept)

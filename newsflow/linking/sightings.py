@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from newsflow.clustering import Assignment, Document
+from newsflow.clustering import Assignment, Document, Merges
 from newsflow.language import declared_code, language_of
-from newsflow.linking.linker import Sighting
+from newsflow.linking.linker import Link, Sighting, StoryLinker
 from newsflow.text import lead_of
 from schemas import Article
 
@@ -21,6 +21,20 @@ def sighting_of_document(doc: Document, assignment: Assignment) -> Sighting:
         language=declared_code(doc.language) or language_of(doc.title, doc.text),
         published_at=doc.published_at or assignment.story.last_seen,
     )
+
+
+def follow_clusterer(
+    linker: StoryLinker, merges: Merges, doc: Document, assignment: Assignment
+) -> Link | None:
+    """Take in one document as the clusterer assigned it: the linker notes the clusterer's
+    merges and sees the document; the link it led to, if any, goes into `merges` too (a run's
+    merges, with the clusterer's recorded by the caller, for the final story of each one)."""
+    for absorbed in assignment.merged:
+        linker.note_merge(absorbed.id, assignment.story_id)
+    link = linker.observe(sighting_of_document(doc, assignment))
+    if link is not None:
+        merges.merge(link.absorbed, link.into)
+    return link
 
 
 def sighting_of_article(article: Article) -> Sighting | None:

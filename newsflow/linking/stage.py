@@ -23,9 +23,9 @@ from pathlib import Path
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
 from newsflow.config import ClusterSettings
-from newsflow.linking.linker import StoryLinker, open_linker
+from newsflow.linking.linker import StoryLinker
 from newsflow.linking.sightings import sighting_of_article
-from newsflow.linking.state import load_link_state, save_link_state
+from newsflow.linking.state import restore_linker, save_link_state
 from schemas import Article, Story
 
 log = logging.getLogger(__name__)
@@ -40,18 +40,13 @@ def link_topics(topics: Topics) -> list[str]:
 
 def open_link_stage(
     bus: Bus, topics: Topics, settings: ClusterSettings, state_path: Path | None = None
-) -> LinkStage | None:
-    """The link stage when `[cluster] cross_language` is on, else None; restored from
-    `state_path` when that file exists, and saving to it after each batch. Raises
-    `LinkingUnavailable` when linking is on and the model is not installed, `LinkStateError`
-    when the state file cannot be restored."""
-    linker = open_linker(settings)
-    if linker is None:
-        return None
-    if state_path is None or not state_path.exists():
-        return LinkStage(bus, topics, linker, state_path)
-    restored, records = load_link_state(state_path, settings, linker.embedder)
-    return LinkStage(bus, topics, restored, state_path, _records=records)
+) -> LinkStage:
+    """The link stage with the model loaded (whether `[cluster] cross_language` is on is the
+    caller's to check); restored from `state_path` when that file exists, and saving to it
+    after each batch. Raises `LinkingUnavailable` when the model is not installed,
+    `LinkStateError` when the state file cannot be restored."""
+    linker, records = restore_linker(settings, state_path)
+    return LinkStage(bus, topics, linker, state_path, _records=records)
 
 
 def group_record(root: Story, members: Iterable[Story]) -> Story:
@@ -115,7 +110,7 @@ class LinkStage:
             story = decode(message, Story)
             self._records[story.id] = story
             if story.merged_into is not None:
-                self.linker.merges.merge(story.id, story.merged_into)
+                self.linker.note_merge(story.id, story.merged_into)
             return story.id
         sighting = sighting_of_article(decode(message, Article))
         if sighting is None:

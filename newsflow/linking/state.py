@@ -1,5 +1,5 @@
-"""The link stage's state file: the linker (stories held, their vectors, merges and links) and
-the latest record of each story, as gzip-compressed JSON replaced whole."""
+"""The linker's state file: the linker (stories held, their vectors, merges and links) and, for
+the link stage, the latest record of each story, as gzip-compressed JSON replaced whole."""
 
 from __future__ import annotations
 
@@ -10,18 +10,43 @@ from pathlib import Path
 
 from newsflow.config import ClusterSettings
 from newsflow.files import replacing
-from newsflow.linking.embedder import Embedder
+from newsflow.linking.embedder import E5Embedder, Embedder
 from newsflow.linking.linker import StoryLinker
 from schemas import Story
 
-LINK_STATE_FORMAT = 1
+LINK_STATE_FORMAT = 2  # 2: when each merge was noted, so that old ones can be dropped
 
 
 class LinkStateError(ValueError):
     """A link state file that cannot be restored."""
 
 
-def save_link_state(path: Path, linker: StoryLinker, records: Iterable[Story]) -> None:
+def open_linker(settings: ClusterSettings, state_path: Path | None = None) -> StoryLinker | None:
+    """The linker the settings ask for (`[cluster] cross_language`), else None; restored from
+    `state_path` when that file exists. Raises `LinkingUnavailable` when it is asked for and
+    the model is not installed, `LinkStateError` when the state cannot be restored."""
+    if not settings.cross_language:
+        return None
+    return restore_linker(settings, state_path)[0]
+
+
+def restore_linker(
+    settings: ClusterSettings, state_path: Path | None
+) -> tuple[StoryLinker, dict[str, Story]]:
+    """A linker with the model loaded, and the story records saved with it: as saved at
+    `state_path` when that file exists, else new (see `open_linker` for what it raises)."""
+    embedder = E5Embedder()
+    if state_path is None or not state_path.exists():
+        return StoryLinker(settings, embedder), {}
+    return load_link_state(state_path, settings, embedder)
+
+
+def linker_state_path(clusterer_state: Path) -> Path:
+    """Where `newsflow cluster --state FILE` keeps the linker's state: next to FILE."""
+    return clusterer_state.with_name(clusterer_state.name + ".links")
+
+
+def save_link_state(path: Path, linker: StoryLinker, records: Iterable[Story] = ()) -> None:
     """Write the linker and `records` to `path` (see `newsflow.files.replacing`)."""
     state = {
         "format": LINK_STATE_FORMAT,

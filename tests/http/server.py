@@ -7,6 +7,7 @@ fetcher did (and did not) ask for. Every loop in it is bounded in time and size.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import threading
 import time
@@ -33,6 +34,8 @@ ACCENTED_TEXT = (
 )
 ACCENTED_PAGE = f"<html><body><article><p>{ACCENTED_TEXT}</p></article></body></html>"
 LATIN1_HTML = ACCENTED_PAGE.encode("cp1252")
+# 0x81 is one of the five bytes cp1252 leaves undefined: the fallback must still apply.
+LATIN1_UNDEFINED_HTML = LATIN1_HTML.replace(b"</article>", b"<p>\x81</p></article>")
 
 
 @dataclass
@@ -63,6 +66,9 @@ class MisbehavingServer(ThreadingHTTPServer):
         self.feed_body = RSS
         self.flaky_failures = 3
         self.extra_routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        # When set, every request (any method) is refused with this status and an
+        # Elasticsearch-style error body that echoes the request headers.
+        self.echo_headers_status: int | None = None
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Clients hanging up mid-body (the point of several tests) are not errors."""
@@ -92,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.recorder.add(self.path, {k.lower(): v for k, v in self.headers.items()})
+        if self.server.echo_headers_status is not None:
+            self._echo_headers(self.server.echo_headers_status)
+            return
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         route = getattr(self, "route_" + re.sub(r"[^a-z0-9]", "_", parts.path.strip("/")), None)
@@ -104,6 +113,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, HTML)
         else:
             self._send(404, b"not found")
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
+    do_POST = do_PUT
+    do_HEAD = do_GET
+
+    def _echo_headers(self, status: int) -> None:
+        echoed = "; ".join(f"{name}: {value}" for name, value in self.headers.items())
+        body = json.dumps({"error": {"type": "bad_request", "reason": f"headers: {echoed}"}})
+        self._send(
+            status,
+            body.encode(),
+            Content_Type="application/json",
+            X_Elastic_Product="Elasticsearch",
+        )
 
     def route_robots_txt(self, query: dict[str, list[str]]) -> None:
         self._send(200, ROBOTS, Content_Type="text/plain")
@@ -158,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def route_mislabelled(self, query: dict[str, list[str]]) -> None:
         self._send(200, LATIN1_HTML, Content_Type="text/html; charset=utf-8")
+
+    def route_mislabelled_undefined(self, query: dict[str, list[str]]) -> None:
+        self._send(200, LATIN1_UNDEFINED_HTML, Content_Type="text/html; charset=utf-8")
 
     def route_utf8_as_latin1(self, query: dict[str, list[str]]) -> None:
         self._send(200, ACCENTED_PAGE.encode(), Content_Type="text/html; charset=ISO-8859-1")

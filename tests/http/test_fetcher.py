@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import quote
 
 import pytest
 
 from connectors.http import Fetcher, FetchError, Page
+from connectors.http.politeness import shared_host_limits
 from newsflow.config import FetchSettings
 from newsflow.extract import PageInput, extract_article
 from newsflow.outcomes import Skip, SkipReason
@@ -125,6 +127,7 @@ def extracted_text(page: Page) -> str:
     [
         ("latin1", "windows-1252", "cp1252"),  # a legacy charset, declared correctly
         ("mislabelled", "utf-8", "cp1252"),  # cp1252 bytes sent as UTF-8: the HTML fallback
+        ("mislabelled-undefined", "utf-8", "cp1252"),  # ... with a byte cp1252 leaves undefined
         ("utf8-as-latin1", "iso-8859-1", "utf-8"),  # a server's default Latin-1 on UTF-8
     ],
 )
@@ -234,3 +237,37 @@ def test_retry_after_holds_the_host(web: MisbehavingServer, settings: FetchSetti
     assert first.retry_after_s == 120
     assert second.reason is SkipReason.RATE_LIMITED
     assert web.recorder.hits["/ok"] == 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://xn--/", "http://127.0.0.1:70000/", "http://a..b/", "http://x." + "a" * 64 + "/"],
+)
+def test_redirect_to_an_unusable_url_is_invalid_url(
+    web: MisbehavingServer, settings: FetchSettings, target: str
+) -> None:
+    error = failure(settings, f"{web.base_url}/redirect?to={quote(target, safe='')}")
+    assert error.reason is SkipReason.INVALID_URL
+
+
+def test_refused_address_is_refused_before_robots_and_any_host_slot(
+    settings: FetchSettings,
+) -> None:
+    """A feed of 100,000 refused links must not queue each one behind the per-host spacing."""
+    spaced = settings.model_copy(update={"per_host_rate": 0.001})  # one start per 1000 s
+
+    async def action(fetcher: Fetcher) -> list[FetchError]:
+        errors = []
+        for n in range(50):
+            try:
+                await fetcher.fetch(f"http://10.0.0.1/article/{n}", accept="html")
+            except FetchError as exc:
+                errors.append(exc)
+        limits = shared_host_limits(
+            spaced.per_host_concurrency, spaced.per_host_rate, spaced.max_retry_wait_s
+        )
+        assert limits.reserve("10.0.0.1") == 0  # no start was ever booked for the host
+        return errors
+
+    errors = run(spaced, action)
+    assert [e.reason for e in errors] == [SkipReason.BLOCKED_ADDRESS] * 50

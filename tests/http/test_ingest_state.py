@@ -145,3 +145,27 @@ def test_a_news_sitemap_is_read_the_same_on_every_path(
     report = asyncio.run(main())
     assert not report.skips
     assert sorted(a.title for a in articles) == ["Story a", "Story b"]
+
+
+def test_entries_over_the_per_feed_cap_wait_for_the_next_poll(
+    web: MisbehavingServer, settings: FetchSettings, tmp_path: Path
+) -> None:
+    base, url, clock = web.base_url, f"{web.base_url}/feed", Clock()
+    names = [f"n{i}" for i in range(5)]
+    for name in names:
+        web.extra_routes[f"/news/{name}"] = article_page(f"Story {name}")
+    web.feed_body = feed(base, *((name, f"/news/{name}") for name in names))
+    capped = settings.model_copy(update={"max_items_per_feed": 2})
+    state = FeedState.in_data_dir(tmp_path)
+
+    report, titles = run(capped, state, clock, url)
+    assert titles == ["Story n0", "Story n1"]
+    assert report.reasons() == {"over-feed-cap": 3}
+    assert sum(web.recorder.hits[f"/news/{name}"] for name in names) == 2  # the rest untouched
+
+    clock.now += 600  # same feed: read again in full (no 304), the next two taken
+    report, titles = run(capped, state, clock, url)
+    assert titles == ["Story n2", "Story n3"] and report.reasons() == {"over-feed-cap": 1}
+    clock.now += 600
+    report, titles = run(capped, state, clock, url)
+    assert titles == ["Story n4"] and not report.skips

@@ -95,9 +95,12 @@ def test_entry_new_only_if_no_key_seen() -> None:
     assert new_items([new_guid_same_url, same_title, fresh, repeat], seen) == [fresh]
 
 
-def test_redact_url_drops_credentials() -> None:
-    assert redact_url("https://user:secret@ex.com/feed") == "https://ex.com/feed"
+def test_redact_url_masks_credentials() -> None:
+    assert redact_url("https://user:secret@ex.com/feed") == "https://***@ex.com/feed"
     assert redact_url("https://ex.com/feed") == "https://ex.com/feed"
+    # URLs that do not parse are redacted too, never an exception.
+    assert redact_url("http://u:p@[::1") == "http://***@[::1"
+    assert redact_url("http://xn--/") == "http://xn--/"
 
 
 class FakeTime:

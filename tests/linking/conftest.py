@@ -11,6 +11,8 @@ from benchmarks.cluster_data import Labelled, read_labelled
 from newsflow.clustering import Document
 from newsflow.config import ClusterSettings
 from newsflow.linking import E5Embedder
+from newsflow.sources import SourceItem
+from newsflow.store import SearchStore
 from tests.cluster.conftest import REPO, seed_documents
 
 LAUNCH_WEEK = REPO / "tests" / "fixtures" / "multilingual" / "qwq-launch.jsonl"
@@ -41,3 +43,26 @@ def qwq_stream() -> list[Document]:
 
 def by_id(path: Path) -> dict[str, Labelled]:
     return {row.doc.id: row for row in read_labelled(path)}
+
+
+def source_item(doc: Document) -> SourceItem:
+    """`doc` as a direct-replay item: the pipeline publishes it without fetching."""
+    url = doc.url or f"https://news.example.com/{doc.id}"
+    return SourceItem(
+        url=url, source=doc.source, title=doc.title, published_at=doc.published_at, text=doc.text
+    )
+
+
+def launch_and_others(story_of: dict[str, str | None]) -> tuple[set[str | None], list[str | None]]:
+    """From article key -> story id: the launch's story ids (the seeds and the QwQ write-ups),
+    and those of the other launches (Manus, GPT-4.5)."""
+    launch = {story_of[key] for key in story_of if key.endswith(".txt") or key.startswith("qwq-")}
+    return launch, [story_of["manus-es"], story_of["gpt45-de"]]
+
+
+def stored_story_ids(
+    store: SearchStore, article_ids: list[str], stream: list[Document]
+) -> dict[str, str | None]:
+    """Each document of `stream`, published as `source_item`, by its story id in `store`."""
+    stored = {article.url: article.story_id for article in store.get_articles(article_ids)}
+    return {doc.id: stored[source_item(doc).url] for doc in stream}

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from newsflow.clustering import Document, Merges, StoryClusterer
 from newsflow.config import ClusterSettings
 from newsflow.linking import E5Embedder, Sighting, StoryLinker
-from newsflow.linking.sightings import sighting_of_document
+from newsflow.linking.sightings import follow_clusterer
 from tests.linking.conftest import qwq_stream
 
 _T0 = datetime(2025, 3, 6, 9, 0, tzinfo=UTC)
@@ -22,12 +22,12 @@ def _final_stories(
 ) -> dict[str, str]:
     """Each document's story at the end, with the linker following the clusterer."""
     clusterer, merges = StoryClusterer(settings), Merges()
-    linker = StoryLinker(settings, model, merges)
+    linker = StoryLinker(settings, model)
     assignments = []
     for doc in documents:
         assignment = clusterer.add(doc)
         merges.record(assignment)
-        linker.observe(sighting_of_document(doc, assignment))
+        follow_clusterer(linker, merges, doc, assignment)
         assignments.append(assignment)
     return {a.doc_id: merges.final(a.story_id) for a in assignments}
 
@@ -136,3 +136,31 @@ def test_stories_are_forgotten_two_windows_after_their_last_article(
     linker.observe(_sighting("c", "c1", "fr", hours=later))
     assert "a" not in linker
     assert "c" in linker
+
+
+def test_merges_of_stories_closed_for_long_are_dropped_and_live_chains_kept(
+    linking_settings: ClusterSettings,
+) -> None:
+    pairs, step = 300, linking_settings.window_hours / 4
+    names = ["x", *(f"{lang}{n}" for n in range(pairs) for lang in ("en", "de"))]
+    embedder = TableEmbedder({name: np.eye(len(names))[i] for i, name in enumerate(names)})
+    for n in range(pairs):  # an English and a German story of one event share a vector
+        embedder.vectors[f"de{n}"] = embedder.vectors[f"en{n}"]
+    linker = StoryLinker(linking_settings, embedder)
+    linker.observe(_sighting("x", "x0", "fr"))
+    linker.note_merge("x", "old")  # the clusterer merged x away; x keeps getting articles
+    links = []
+    for n in range(pairs):
+        links.append(linker.observe(_sighting(f"en{n}", f"en{n}a", "en", hours=n * step)))
+        links.append(linker.observe(_sighting(f"de{n}", f"de{n}a", "de", hours=n * step + 1)))
+        linker.observe(_sighting("x", f"x{n + 1}", "fr", hours=n * step))
+    assert sum(link is not None for link in links) == pairs
+    edges = linker.merges.edges()
+    recent = 2 * 4  # pairs within the last two windows
+    assert len(edges) <= 2 * (recent + 1) + 64  # not one per pair ever linked
+    assert "de0" not in edges  # closed long ago
+    assert edges[f"de{pairs - 1}"] == f"en{pairs - 1}"
+    assert linker.merges.final("x") == "old"  # x is held, so its merge is kept however old
+    restored = StoryLinker.restore(linking_settings, embedder, linker.state())
+    assert restored.merges.edges() == edges
+    assert restored.state() == linker.state()

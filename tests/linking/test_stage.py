@@ -20,20 +20,15 @@ from newsflow.linking import E5Embedder, StoryLinker
 from newsflow.linking.stage import LinkStage, group_record, link_topics, open_link_stage
 from newsflow.linking.state import LinkStateError
 from newsflow.outcomes import Skip
-from newsflow.sources import SourceItem
 from newsflow.stages import ClusterStage, IndexStage, StageHandler, publish_article
 from schemas import Article, Story
-from tests.linking.conftest import qwq_stream
+from tests.linking.conftest import qwq_stream, source_item
 
 _FETCHED = datetime(2025, 3, 8, tzinfo=UTC)
 
 
 def _article(doc: Document) -> Article:
-    url = doc.url or f"https://news.example.com/{doc.id}"
-    item = SourceItem(
-        url=url, source=doc.source, title=doc.title, published_at=doc.published_at, text=doc.text
-    )
-    article = article_from_text(item, _FETCHED)
+    article = article_from_text(source_item(doc), _FETCHED)
     assert not isinstance(article, Skip)
     return article
 
@@ -66,9 +61,7 @@ class Topology:
 
     def restart_link_stage(self) -> None:
         """A new link stage, restored from its state file as a restarted service would be."""
-        stage = open_link_stage(self.bus, self.topics, self.settings, self.link_state)
-        assert stage is not None
-        self.link = stage
+        self.link = open_link_stage(self.bus, self.topics, self.settings, self.link_state)
 
     def publish(self, docs: list[Document]) -> None:
         for doc in docs:
@@ -201,12 +194,3 @@ def test_group_record_counts_each_article_once_and_lists_the_group() -> None:
     assert record.languages == ["de", "en"]
     assert record.merged_from == ["aaaa0003", "aaaa0002"]
     assert record.merged_into is None
-
-
-def test_the_stage_exists_only_with_cross_language_on(linking_settings: ClusterSettings) -> None:
-    bus, topics = MemoryBus(), Topics.from_settings(KafkaSettings())
-    off = linking_settings.model_copy(update={"cross_language": False})
-    assert open_link_stage(bus, topics, off) is None
-    stage = open_link_stage(bus, topics, linking_settings)
-    assert isinstance(stage, LinkStage)
-    assert stage.name == "link"

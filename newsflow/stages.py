@@ -70,7 +70,8 @@ class Stage:
 @runtime_checkable
 class CommitGate(Protocol):
     """A handler whose batches may not be committed as soon as they are handled (the cluster
-    stage commits at checkpoints). Without it, a handled batch is committed at once."""
+    stage commits at checkpoints). The runner asks it after every batch, on every empty poll
+    and when it stops. Without it, a handled batch is committed at once."""
 
     def committable(self, closing: bool) -> Sequence[Message]:
         """Handled messages now safe to commit; `closing`: the runner stops, make all safe."""
@@ -152,10 +153,14 @@ class ClusterStage(Stage):
 
     def committable(self, closing: bool) -> list[Message]:
         """The handled messages whose offsets may be committed now (one per partition, the
-        latest), each once; `closing` writes a last checkpoint first if any is pending."""
-        if closing and self._held and self.checkpointer is not None:
-            self.checkpointer.write()
-            self._release()
+        latest), each once. While messages wait for a checkpoint, one is written first when
+        it is due by time (so an idle stage commits too), or, `closing`, in any case."""
+        if self._held and self.checkpointer is not None:
+            if closing:
+                self.checkpointer.write()
+                self._release()
+            elif self.checkpointer.handled(0):
+                self._release()
         safe, self._safe = list(self._safe.values()), {}
         return safe
 

@@ -198,6 +198,8 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
         worker.stats.last_poll = len(batch)
         _record_lag(worker)
     if not batch:
+        if worker.committable is not None:  # idle: a checkpoint may be due by time
+            _commit(worker, ())
         return
     try:
         worker.handler(batch)
@@ -214,11 +216,16 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
     worker._retry = _Retry()
     worker.stats.batches += 1
     worker.stats.messages += len(batch)
-    try:
-        worker.consumer.commit(batch if worker.committable is None else worker.committable(False))
-    except Exception as exc:  # the offsets stay pending and go out with the next commit
-        log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
+    _commit(worker, batch)
     log.debug("stage %s: batch of %d done, lag %s", worker.name, len(batch), worker.stats.lag)
+
+
+def _commit(worker: Worker, handled: Sequence[Message]) -> None:
+    """Commit `handled`, or, behind a commit gate, whatever the gate releases now."""
+    try:
+        worker.consumer.commit(handled if worker.committable is None else worker.committable(False))
+    except Exception as exc:  # the offsets stay pending and go out with a later commit
+        log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
 
 
 def _record_lag(worker: Worker) -> None:

@@ -137,3 +137,31 @@ def handle_one_batch(worker: Worker, limits: BatchLimits) -> None:
     worker.handler(batch)
     assert worker.committable is not None
     worker.consumer.commit(worker.committable(False))
+
+
+def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(tmp_path: Path) -> None:
+    settings = ClusterSettings(
+        checkpoint_interval_s=30, checkpoint_records=1000, checkpoint_max_share=1.0
+    )
+    bus = MemoryBus()
+    for article in _articles(4):
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    clock, store = Clock(), FileCheckpoints(tmp_path / "cluster-state")
+    clusterer = StoryClusterer(settings)
+    policy = CheckpointPolicy(settings, clock)
+    handler = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer, [store], policy))
+    consumer = bus.consumer([TOPICS.extracted], "cluster")
+    worker = Worker("cluster", consumer, handler.handle, handler.committable)
+    rounds = iter(range(100))
+    committed_while_running: list[bool] = []
+
+    def committed() -> bool:
+        if worker.stats.batches == 1:
+            clock.now = 31.0  # no article arrives any more, and the interval passes
+        if not bus.consumer([TOPICS.extracted], "cluster").poll(100, 0):
+            committed_while_running.append(store.arrivals() == 4)
+        return bool(committed_while_running) or next(rounds) == 99
+
+    run_workers([worker], StopFlag(), BatchLimits(max_records=10, max_wait_s=0.01), committed)
+    assert worker.stats.messages == 4
+    assert committed_while_running == [True]  # checkpointed and committed before stopping

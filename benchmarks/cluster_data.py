@@ -17,6 +17,9 @@ from newsflow.clustering.records import document_from_record
 from newsflow.extract import PageInput, extract_article
 from newsflow.outcomes import Skip
 from newsflow.sources import SourceItem
+from newsflow.text import content_hash
+from newsflow.urls import article_id, canonicalize
+from schemas import Article
 
 REPO = Path(__file__).resolve().parents[1]
 # `<repo>/../shared`; from a git worktree nested one level deeper, the nearest such folder up.
@@ -193,3 +196,21 @@ def shuffled(rows: list[Labelled], seed: int = 0, block: int = 0) -> list[Labell
         rng.shuffle(part)
         order += part
     return order
+
+
+def as_article(doc: Document) -> Article:
+    """The extracted article carrying `doc` (a made-up URL from its id, fetched when
+    published), for running documents through the cluster stage on a bus."""
+    url = f"https://bench.example.org/{doc.id}"
+    when = (doc.published_at or datetime(2025, 1, 1, tzinfo=UTC)).astimezone(UTC)
+    return Article(
+        id=article_id(canonicalize(url)),
+        url=url,
+        canonical_url=canonicalize(url),
+        source=doc.source or "bench",
+        title=doc.title,
+        text=doc.text,
+        published_at=when,
+        fetched_at=when,
+        content_hash=content_hash(doc.text),
+    )

@@ -33,6 +33,7 @@ from benchmarks.link_eval import MULTILINGUAL, in_week
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Message, Topics, decode
 from newsflow.clustering import StoryClusterer
+from newsflow.clustering.checkpoint import Checkpointer, CheckpointPolicy, FileCheckpoints
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.extract import article_from_text
 from newsflow.linking import Embedder
@@ -109,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     bus, topics = MemoryBus(), Topics.from_settings(KafkaSettings())
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder)
-        cluster = TimedStage(
-            ClusterStage(bus, topics, StoryClusterer(settings), state / "cluster-state")
-        )
+        clusterer = StoryClusterer(settings)
+        checkpoints = [FileCheckpoints(state / "cluster-state")]
+        checkpointer = Checkpointer(clusterer, checkpoints, CheckpointPolicy(settings))
+        cluster = TimedStage(ClusterStage(bus, topics, clusterer, checkpointer))
         link_stage = open_link_stage(bus, topics, settings, state / "link-state")
         embedder = link_stage.linker.embedder = CpuTimedEmbedder(link_stage.linker.embedder)
         link = TimedStage(link_stage)

@@ -33,7 +33,10 @@ class MemoryBus:
     def flush(self) -> None:
         """Nothing to wait for: a published record is already on its topic."""
 
-    def consumer(self, topics: Sequence[str], group: str) -> MemoryConsumer:
+    def consumer(
+        self, topics: Sequence[str], group: str, *, join_group: bool = True
+    ) -> MemoryConsumer:
+        """A consumer of `group`; in-process there is no membership, so `join_group` is moot."""
         return MemoryConsumer(self, tuple(topics), group)
 
     def records(self, topic: str) -> list[Message]:

@@ -93,7 +93,7 @@ def run_stage(
     """Consume `stage`'s topics until `stop` is set (or, with `until_idle`, until a round
     handles nothing new); touch `heartbeat` every round. With `as_flow_runs` every batch is
     a `<stage>-batch` flow run. Returns the messages handled."""
-    worker = pipeline.worker(stage)
+    worker = pipeline.worker(stage, join_group=True)
     if as_flow_runs:
         worker.handler = batch_runner(stage, worker.handler)
     last_seen: list[int | None] = [None]

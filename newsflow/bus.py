@@ -83,7 +83,14 @@ class Bus(Protocol):
         """Block until every queued record is delivered; raise if any was not."""
         ...
 
-    def consumer(self, topics: Sequence[str], group: str) -> BusConsumer: ...
+    def consumer(
+        self, topics: Sequence[str], group: str, *, join_group: bool = True
+    ) -> BusConsumer:
+        """A consumer reading from `group`'s committed offsets and committing to them. With
+        `join_group` it is a member of the group (partitions shared among the members);
+        without, it reads every partition of `topics` alone, for consumers that run in a
+        command's own process next to no other member."""
+        ...
 
     def close(self) -> None: ...
 

@@ -283,6 +283,19 @@ class ClusterSettings(_Section):
         ge=0,
         description="how far the linked story must lead the best other open story",
     )
+    # Checkpoints of the window (newsflow/clustering/checkpoint.py).
+    checkpoint_interval_s: float = Field(
+        default=30.0, gt=0, description="a checkpoint at least this often while articles arrive"
+    )
+    checkpoint_records: int = Field(
+        default=20_000, gt=0, description="a checkpoint after this many articles at the latest"
+    )
+    checkpoint_max_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="checkpoints wait so that writing them takes at most this share of the time",
+    )
 
 
 # --- Kafka bus (connectors/kafka) -----------------------------------------------------------
@@ -299,6 +312,10 @@ class KafkaSettings(_Section):
     topic_clustered: str = "newsflow.articles.clustered"
     topic_stories: str = "newsflow.stories"
     topic_dead_letter: str = "newsflow.dead-letter"
+    topic_cluster_state: str = Field(
+        default="newsflow.cluster-state",
+        description="checkpoints of the clusterer's window (compacted), for relocating it",
+    )
     # Topics are created on start-up when missing.
     partitions: int = Field(default=6, gt=0, description="partitions of each created topic")
     replication_factor: int = Field(

@@ -33,13 +33,21 @@ from connectors.memory_bus import MemoryBus
 from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Topics
+from newsflow.cluster_state import checkpointer, restored_clusterer
 from newsflow.clustering import StoryClusterer
 from newsflow.config import Settings
 from newsflow.ingest import Progress, ingest
 from newsflow.linking.stage import LinkStage, link_topics, open_link_stage
 from newsflow.outcomes import FeedOutcome, PollResult
 from newsflow.sources import SourceItem
-from newsflow.stages import ClusterStage, DeadLetterLog, IndexStage, StageHandler, publish_article
+from newsflow.stages import (
+    ClusterStage,
+    DeadLetterLog,
+    IndexStage,
+    StageHandler,
+    commit_gate,
+    publish_article,
+)
 from newsflow.store import SearchStore
 from newsflow.worker import BatchLimits, StopFlag, Worker, drained, run_workers
 from schemas import Article
@@ -75,7 +83,7 @@ class StageSpec:
 
 
 def _cluster_stage(p: Pipeline) -> StageHandler:
-    return ClusterStage(p.bus, p.topics, p.clusterer, clusterer_state_path(p.settings))
+    return ClusterStage(p.bus, p.topics, p.clusterer, checkpointer(p.settings, p.clusterer))
 
 
 def _link_stage(p: Pipeline) -> StageHandler:
@@ -158,15 +166,8 @@ def open_feed_state(settings: Settings) -> FeedState:
 
 
 def open_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer, restored from its last snapshot when there is one."""
-    path = clusterer_state_path(settings)
-    if path.exists():
-        return StoryClusterer.load(path, settings.cluster)
-    return StoryClusterer(settings.cluster)
-
-
-def clusterer_state_path(settings: Settings) -> Path:
-    return settings.data_dir / "cluster-state"
+    """The clusterer, restored from its newest checkpoint when there is one."""
+    return restored_clusterer(settings)
 
 
 def link_state_path(settings: Settings) -> Path:
@@ -280,17 +281,19 @@ class Pipeline:
                 state.commit()  # only now: the run's articles went through the pipeline
         return result
 
-    def worker(self, stage: str) -> Worker:
+    def worker(self, stage: str, *, join_group: bool = False) -> Worker:
         """One consuming stage (see `STAGES`) as a worker for the runner; raises `StageOff`
-        for a stage the settings do not run."""
+        for a stage the settings do not run. It reads every partition alone, from the group's
+        committed offsets, unless `join_group` (a service, sharing the partitions with other
+        members; see `connectors.kafka.consumer`)."""
         spec = STAGES.get(stage)
         if spec is None:
             raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
         spec.check_on(self.settings)
         handler = spec.build(self)  # before subscribing, so a bad state fails first
         subscription = subscriptions(self.settings)[stage]
-        consumer = self.bus.consumer(subscription.topics, subscription.group)
-        return Worker(stage, consumer, handler.handle)
+        consumer = self.bus.consumer(subscription.topics, subscription.group, join_group=join_group)
+        return Worker(stage, consumer, handler.handle, commit_gate(handler))
 
     def process(self) -> dict[str, int]:
         """Run the consuming stages until the published articles are processed: in-process

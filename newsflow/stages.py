@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
 from newsflow.clustering import Assignment, Document, StoryClusterer, StoryState
+from newsflow.clustering.checkpoint import Checkpointer
 from newsflow.store import SearchStore
 from schemas import Article, Story
 
@@ -64,6 +65,22 @@ class Stage:
         except PoisonMessage as exc:
             self.dead_letter(message, str(exc))
             return None
+
+
+@runtime_checkable
+class CommitGate(Protocol):
+    """A handler whose batches may not be committed as soon as they are handled (the cluster
+    stage commits at checkpoints). The runner asks it after every batch, on every empty poll
+    and when it stops. Without it, a handled batch is committed at once."""
+
+    def committable(self, closing: bool) -> Sequence[Message]:
+        """Handled messages now safe to commit; `closing`: the runner stops, make all safe."""
+        ...
+
+
+def commit_gate(handler: object) -> Callable[[bool], Sequence[Message]] | None:
+    """The `committable` hook of `handler`, if it has one."""
+    return handler.committable if isinstance(handler, CommitGate) else None
 
 
 def article_headers(article: Article, stage: str) -> dict[str, str]:
@@ -111,12 +128,15 @@ def document_of(article: Article) -> Document:
 class ClusterStage(Stage):
     """Extracted articles in; clustered articles and story updates out.
 
-    The clusterer's state is saved after each batch is published and before it is
-    committed; a batch delivered again after a crash is recognised by article id.
+    With a `checkpointer`, offsets are committable only once a checkpoint of the window
+    holds their articles (see `committable`); a batch delivered again after a crash is
+    recognised by article id.
     """
 
     clusterer: StoryClusterer
-    state_path: Path | None = None
+    checkpointer: Checkpointer | None = None
+    _held: dict[tuple[str, int], Message] = field(default_factory=dict, init=False)
+    _safe: dict[tuple[str, int], Message] = field(default_factory=dict, init=False)
 
     name = "cluster"
 
@@ -126,8 +146,27 @@ class ClusterStage(Stage):
             if article is not None:
                 self._publish(article, self.clusterer.add(document_of(article)))
         self.bus.flush()
-        if self.state_path is not None:
-            self.clusterer.save(self.state_path)
+        for message in messages:  # the latest handled message of each partition
+            self._held[(message.topic, message.partition)] = message
+        if self.checkpointer is None or self.checkpointer.handled(len(messages)):
+            self._release()
+
+    def committable(self, closing: bool) -> list[Message]:
+        """The handled messages whose offsets may be committed now (one per partition, the
+        latest), each once. While messages wait for a checkpoint, one is written first when
+        it is due by time (so an idle stage commits too), or, `closing`, in any case."""
+        if self._held and self.checkpointer is not None:
+            if closing:
+                self.checkpointer.write()
+                self._release()
+            elif self.checkpointer.handled(0):
+                self._release()
+        safe, self._safe = list(self._safe.values()), {}
+        return safe
+
+    def _release(self) -> None:
+        self._safe.update(self._held)
+        self._held.clear()
 
     def _publish(self, article: Article, assignment: Assignment) -> None:
         clustered = article.model_copy(

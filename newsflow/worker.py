@@ -8,7 +8,9 @@ retries with backoff, acknowledgement (commits) and stopping. Dead letters are t
 
 Generic over `newsflow.bus.BusConsumer`, so it drives the in-process bus and Kafka alike.
 Offsets are committed only after the handler returned, i.e. after its downstream write
-succeeded (at-least-once). A handler that raises gets the same batch again, with backoff,
+succeeded (at-least-once), or, for a worker with a `committable` hook (the cluster stage's
+`newsflow.stages.CommitGate`), only the handled messages the hook releases, and on stopping
+whatever it releases last. A handler that raises gets the same batch again, with backoff,
 until it succeeds or the service is asked to stop; uncommitted messages are then redelivered
 to whichever member owns their partitions next. SIGTERM and SIGINT finish the batch in hand,
 commit it and close the consumer.
@@ -76,6 +78,8 @@ class Worker:
     name: str
     consumer: BusConsumer
     handler: Handler
+    # Handled messages safe to commit now (`newsflow.stages.CommitGate`); None: each batch.
+    committable: Callable[[bool], Sequence[Message]] | None = None
     stats: WorkerStats = field(default_factory=WorkerStats)
     _retry: _Retry = field(default_factory=_Retry, repr=False)
     _reported_at: float = field(default_factory=time.monotonic, repr=False)
@@ -159,6 +163,11 @@ def run_workers(
                     break
     finally:
         for worker in workers:
+            if worker.committable is not None:
+                try:
+                    worker.consumer.commit(worker.committable(True))
+                except Exception:  # what was not committed is delivered again
+                    log.exception("stage %s: the last checkpoint or commit failed", worker.name)
             worker.consumer.close()
             _report(worker, "stopped")
 
@@ -189,6 +198,8 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
         worker.stats.last_poll = len(batch)
         _record_lag(worker)
     if not batch:
+        if worker.committable is not None:  # idle: a checkpoint may be due by time
+            _commit(worker, ())
         return
     try:
         worker.handler(batch)
@@ -205,11 +216,16 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
     worker._retry = _Retry()
     worker.stats.batches += 1
     worker.stats.messages += len(batch)
-    try:
-        worker.consumer.commit(batch)
-    except Exception as exc:  # the offsets stay pending and go out with the next commit
-        log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
+    _commit(worker, batch)
     log.debug("stage %s: batch of %d done, lag %s", worker.name, len(batch), worker.stats.lag)
+
+
+def _commit(worker: Worker, handled: Sequence[Message]) -> None:
+    """Commit `handled`, or, behind a commit gate, whatever the gate releases now."""
+    try:
+        worker.consumer.commit(handled if worker.committable is None else worker.committable(False))
+    except Exception as exc:  # the offsets stay pending and go out with a later commit
+        log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
 
 
 def _record_lag(worker: Worker) -> None:

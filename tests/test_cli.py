@@ -181,5 +181,5 @@ def test_replay_refuses_a_clusterer_state_it_cannot_restore(
     result = invoke(runner, "replay", str(seeds_dir), "--data-dir", str(tmp_path))
 
     assert result.exit_code == 1
-    assert "format 1" in result.stderr and "delete the file" in result.stderr
+    assert "format 5 or older" in result.stderr and "delete the file" in result.stderr
     assert not (tmp_path / "newsflow.db").exists()  # refused before any work started

@@ -80,9 +80,12 @@ class KafkaBus:
                 f"{failures.failed} records were not delivered: {failures.first_error}"
             )
 
-    def consumer(self, topics: Sequence[str], group: str) -> KafkaBusConsumer:
-        """A consumer-group member for `topics`; it waits for the broker when it is down."""
-        return KafkaBusConsumer(self.settings, topics, group)
+    def consumer(
+        self, topics: Sequence[str], group: str, *, join_group: bool = True
+    ) -> KafkaBusConsumer:
+        """A consumer of `group` for `topics` (see `newsflow.bus.Bus.consumer`); it waits
+        for the broker when it is down."""
+        return KafkaBusConsumer(self.settings, topics, group, join_group=join_group)
 
     def close(self) -> None:
         """Flush, then close the producer (raises `DeliveryFailed` like `flush`)."""

@@ -1,8 +1,15 @@
-"""`KafkaBusConsumer`: a consumer-group member with manual, at-least-once commits.
+"""`KafkaBusConsumer`: a consumer of a group's offsets with manual, at-least-once commits.
 
 Offsets are committed only when the caller says a batch was processed (after its downstream
 write succeeded). Offsets marked processed but not yet committed (a commit that failed during
 a rebalance, say) are committed when their partitions are revoked, and on `close`.
+
+Services join their group, so that members share partitions and take over from each other.
+The stages a command runs in its own process (`newsflow replay`, `run --once`, `reprocess`)
+do not: they assign themselves every partition and start from the group's committed offsets.
+Several fresh groups joined from one thread never settle on Tansu: each join completes after
+about half the session timeout (23 s at the defaults), usually while the thread is polling
+another group's consumer, and the member then has to join again.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
@@ -53,10 +60,13 @@ def next_offsets(messages: Iterable[Message]) -> dict[PartitionKey, int]:
 class KafkaBusConsumer:
     """Reads `topics` as a member of `group`; connects lazily and waits for the broker."""
 
-    def __init__(self, settings: KafkaSettings, topics: Sequence[str], group: str) -> None:
+    def __init__(
+        self, settings: KafkaSettings, topics: Sequence[str], group: str, *, join_group: bool = True
+    ) -> None:
         self.settings = settings
         self.topics = list(topics)
         self.group = group
+        self.join_group = join_group
         self._consumer: KafkaConsumer | None = None
         self._lock = threading.Lock()
         self._uncommitted: dict[PartitionKey, int] = {}
@@ -136,12 +146,16 @@ class KafkaBusConsumer:
         try:
             if self.settings.create_topics:
                 ensure_topics(self.settings)
-            consumer.subscribe(self.topics, listener=_CommitOnRevoke(self, consumer))
+            if self.join_group:
+                consumer.subscribe(self.topics, listener=_CommitOnRevoke(self, consumer))
+            else:
+                consumer.assign(_all_partitions(consumer, self.topics))
         except KafkaError as exc:
             log.warning("cannot subscribe yet, will retry: %s", exc)
             consumer.close(autocommit=False)
             return None
-        log.info("consumer group %s subscribed to %s", self.group, ", ".join(self.topics))
+        how = "subscribed to" if self.join_group else "reading every partition of"
+        log.info("consumer of group %s %s %s", self.group, how, ", ".join(self.topics))
         self._consumer = consumer
         return consumer
 
@@ -187,6 +201,20 @@ class KafkaBusConsumer:
             self._lag = lag
 
 
+def revocation_commit(
+    consumer: KafkaConsumer,
+) -> Callable[[dict[TopicPartition, OffsetAndMetadata]], Awaitable[Any]] | None:
+    """The coroutine that commits offsets from a rebalance listener, or None.
+
+    The listener runs on kafka-python's IO loop, where the blocking `commit` is not allowed;
+    this is the coroutine `commit` itself runs, a private method of kafka-python 3.0. Should
+    a release rename it, the offsets are left uncommitted: their messages are delivered again
+    to the partitions' next owner (at-least-once holds; only redeliveries grow)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    commit = getattr(coordinator, "_commit_offsets_sync_async", None)
+    return commit if callable(commit) else None
+
+
 class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
     """Commits processed offsets of partitions before they move to another member."""
 
@@ -198,10 +226,11 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
         offsets = self._owner._take_uncommitted(revoked)
         if not offsets:
             return
-        # The listener runs on kafka-python's IO loop, where the blocking `commit` is not
-        # allowed; this is the coroutine that `commit` itself runs.
-        coordinator = self._consumer._coordinator
-        await coordinator._commit_offsets_sync_async(_commit_request(offsets))
+        commit = revocation_commit(self._consumer)
+        if commit is None:
+            log.warning("cannot commit on revocation here; those messages will be redelivered")
+            return
+        await commit(_commit_request(offsets))
         log.info("committed %d partition(s) on revocation", len(offsets))
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -210,6 +239,17 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
         if self._owner._take_uncommitted(lost):
             log.warning("lost partitions before committing; they will be redelivered: %s", lost)
+
+
+def _all_partitions(consumer: KafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
+    """Every partition of `topics`; raises `KafkaError` while a topic has none yet."""
+    partitions: list[TopicPartition] = []
+    for topic in topics:
+        numbers = consumer.partitions_for_topic(topic)
+        if not numbers:
+            raise KafkaError(f"no partitions known for {topic} yet")
+        partitions.extend(TopicPartition(topic, number) for number in sorted(numbers))
+    return partitions
 
 
 def _commit_request(offsets: dict[PartitionKey, int]) -> dict[TopicPartition, OffsetAndMetadata]:

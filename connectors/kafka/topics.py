@@ -27,7 +27,8 @@ class TopicSpec:
 
 
 def topic_specs(settings: KafkaSettings) -> list[TopicSpec]:
-    """The four topics; the stories topic is log-compacted (latest state of each story)."""
+    """The four pipeline topics and the clusterer's checkpoints; the stories and checkpoint
+    topics are log-compacted (latest state of each story, latest checkpoint)."""
     topics = Topics.from_settings(settings)
 
     def spec(name: str, configs: dict[str, str] | None = None) -> TopicSpec:
@@ -38,6 +39,13 @@ def topic_specs(settings: KafkaSettings) -> list[TopicSpec]:
         spec(topics.clustered),
         spec(topics.stories, {"cleanup.policy": "compact"}),
         spec(topics.dead_letter),
+        # Partition 0: the manifest of the latest checkpoint; 1: its chunks (see checkpoints.py).
+        TopicSpec(
+            settings.topic_cluster_state,
+            2,
+            settings.replication_factor,
+            {"cleanup.policy": "compact"},
+        ),
     ]
 
 

@@ -21,6 +21,12 @@ from rich.progress import (
 from newsflow.cli import output
 from newsflow.cli.app import app, fail, settings_for
 from newsflow.clustering import Merges, StoryClusterer
+from newsflow.clustering.checkpoint import (
+    Checkpointer,
+    CheckpointPolicy,
+    FileCheckpoints,
+    restore,
+)
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.files import replacing
@@ -125,11 +131,9 @@ def cluster(
     appears only when every line was processed.
     """
     settings = settings_for().cluster
+    stores = [] if state is None else [FileCheckpoints(state)]
     try:
-        if state is not None and state.exists():
-            clusterer = StoryClusterer.load(state, settings)
-        else:
-            clusterer = StoryClusterer(settings)
+        clusterer = restore(stores, settings)
     except SnapshotError as exc:
         fail(str(exc))
     link_state = None if state is None else linker_state_path(state)
@@ -147,8 +151,8 @@ def cluster(
             written = _copy_resolved(draft, target, merges)
     except (MalformedLine, UnicodeDecodeError) as exc:
         fail(f"{input_path}: {exc}")
-    if state is not None:
-        clusterer.save(state)
+    if stores:
+        Checkpointer(clusterer, stores, CheckpointPolicy(settings)).write()
     if link_state is not None and linker is not None:
         save_link_state(link_state, linker)
     output.note(f"{written} articles clustered into {output_path}")

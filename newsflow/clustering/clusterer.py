@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from newsflow.clustering.columns import (
+    Vocabulary,
+    flat,
+    gc_paused,
+    lengths,
+    rows,
+    sorted_groups,
+)
 from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.outlets import OutletEvidence
-from newsflow.clustering.snapshot import SnapshotError, read_state, write_state
+from newsflow.clustering.snapshot import (
+    Array,
+    SnapshotError,
+    decode_state,
+    encode_state,
+    read_state,
+    write_state,
+)
 from newsflow.clustering.stories import Story, StoryIndex
 from newsflow.clustering.tokens import extract_terms, shingle_words
 from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
@@ -36,11 +53,6 @@ class Member:
     content_hash: str | None
     terms: tuple[str, ...]
     shingled: Shingled | None
-
-
-def _shallow(record: Member | Story) -> dict[str, Any]:
-    """The fields of a record, values as they are (`asdict` would deep-copy them)."""
-    return {field.name: getattr(record, field.name) for field in fields(record)}
 
 
 class StoryClusterer:
@@ -134,13 +146,18 @@ class StoryClusterer:
             tuple(absorbed.state() for absorbed in merged),
         )
 
+    @property
+    def arrivals(self) -> int:
+        """How many articles the window ever took in (a redelivered one does not count)."""
+        return self._next_number
+
     def __len__(self) -> int:
         """How many articles the window holds."""
         return len(self._members)
 
     def save(self, path: Path) -> None:
         """Write the window to `path` atomically (temporary file, then rename)."""
-        write_state(path, self._state())
+        write_state(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: Path, settings: ClusterSettings) -> StoryClusterer:
@@ -148,12 +165,25 @@ class StoryClusterer:
 
         The shingling settings must be those of the saved state (signatures depend on them);
         thresholds may differ. Raises `SnapshotError` when the file cannot be restored."""
+        return cls.from_bytes(read_state(path), settings, str(path))
+
+    def to_bytes(self) -> bytes:
+        """The window, encoded (see `newsflow.clustering.snapshot`)."""
+        return encode_state(self._next_number, *self._state())
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, settings: ClusterSettings, origin: str = "the state"
+    ) -> StoryClusterer:
+        """A clusterer in the state `to_bytes` encoded; `origin` names it in errors.
+        Raises `SnapshotError` when it cannot be restored."""
         clusterer = cls(settings)
-        state = read_state(path)
-        try:
-            clusterer._restore(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"{path}: damaged clusterer state ({exc!r})") from exc
+        with gc_paused():
+            fields, arrays = decode_state(data, origin)
+            try:
+                clusterer._restore(fields, arrays)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise SnapshotError(f"{origin}: damaged clusterer state ({exc!r})") from exc
         return clusterer
 
     # --- steps of `add` -----------------------------------------------------------------
@@ -318,7 +348,7 @@ class StoryClusterer:
         if member.shingled is not None:
             self._near.add(member.number, member.shingled)
 
-    # --- snapshots ----------------------------------------------------------------------
+    # --- state ----------------------------------------------------------------------------
 
     def _signature_settings(self) -> list[int]:
         settings = self.settings
@@ -329,74 +359,161 @@ class StoryClusterer:
             settings.shingle_size,
         ]
 
-    def _state(self) -> dict[str, Any]:
-        """Everything needed to continue: open stories (with their centroids) and their
-        members; indexes and document frequencies are rebuilt from these on load."""
-        return {
+    def _state(self) -> tuple[dict[str, Any], dict[str, Array]]:
+        """Everything needed to continue, column by column: open stories (with their
+        centroids) and their members; indexes and document frequencies are rebuilt from
+        these on restore. Strings go in `fields`, numbers in `arrays`, terms as ids."""
+        stories, members = list(self._stories.values()), list(self._members.values())
+        vocabulary = Vocabulary()
+        shingled = [m.shingled.signature for m in members if m.shingled is not None]
+        signatures = np.array(shingled, dtype=np.uint32)
+        arrays: dict[str, Array] = {
+            "recent_clocks": np.array(self._recent_clocks, dtype=np.float64),
+            "story_number": np.array([s.number for s in stories], dtype=np.int64),
+            "story_first_seen": np.array([s.first_seen for s in stories], dtype=np.float64),
+            "story_last_seen": np.array([s.last_seen for s in stories], dtype=np.float64),
+            "story_last_arrival": np.array([s.last_arrival for s in stories], dtype=np.float64),
+            "story_article_count": np.array([s.article_count for s in stories], dtype=np.int64),
+            "story_vectors": np.array([s.vectors for s in stories], dtype=np.int64),
+            "centroid_lengths": lengths(s.centroid for s in stories),
+            "centroid_terms": vocabulary.ids(flat(s.centroid for s in stories)),
+            "centroid_weights": np.fromiter(
+                flat(s.centroid.values() for s in stories), dtype=np.float64
+            ),
+            "story_member_lengths": lengths(s.members for s in stories),
+            "story_members": np.fromiter(flat(s.members for s in stories), dtype=np.int64),
+            "member_number": np.array([m.number for m in members], dtype=np.int64),
+            "member_story": np.array([m.story for m in members], dtype=np.int64),
+            "member_time": np.array([m.time for m in members], dtype=np.float64),
+            "member_term_lengths": lengths(m.terms for m in members),
+            "member_terms": vocabulary.ids(flat(m.terms for m in members)),
+            "shingle_sizes": np.array(
+                [-1 if m.shingled is None else m.shingled.size for m in members], dtype=np.int64
+            ),
+            "signatures": signatures.reshape(len(shingled), self.settings.minhash_permutations),
+        }
+        fields = {
             "signature_settings": self._signature_settings(),
-            "recent_clocks": list(self._recent_clocks),
             "outlet_evidence": [self._outlets.matches, self._outlets.repeats],
             "next_number": self._next_number,
-            "stories": [
-                {
-                    **_shallow(story),
-                    "sources": sorted(story.sources),
-                    "languages": sorted(story.languages),
-                    "names": sorted(story.names),
-                    "centroid": list(story.centroid.items()),
-                }
-                for story in self._stories.values()
-            ],
-            "members": [
-                {
-                    **_shallow(member),
-                    "shingled": None
-                    if member.shingled is None
-                    else [member.shingled.size, member.shingled.signature.tolist()],
-                }
-                for member in self._members.values()
-            ],
+            "vocabulary": vocabulary.terms(),
+            "story_id": [s.id for s in stories],
+            "story_headline": [s.headline for s in stories],
+            "story_sources": [sorted(s.sources) for s in stories],
+            "story_languages": [sorted(s.languages) for s in stories],
+            "story_names": [sorted(s.names) for s in stories],
+            "story_merged_from": [s.merged_from for s in stories],
+            "member_id": [m.id for m in members],
+            "member_duplicate_of": [m.duplicate_of for m in members],
+            "member_content_hash": [m.content_hash for m in members],
         }
+        return fields, arrays
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        if state["signature_settings"] != self._signature_settings():
+    def _restore(self, fields: dict[str, Any], arrays: dict[str, Array]) -> None:
+        if fields["signature_settings"] != self._signature_settings():
             raise SnapshotError(
                 "the state was written with minhash_permutations, lsh_bands, lsh_rows, "
                 "shingle_size = "
-                f"{state['signature_settings']}, the settings say {self._signature_settings()}"
+                f"{fields['signature_settings']}, the settings say {self._signature_settings()}"
             )
-        self._recent_clocks.extend(state["recent_clocks"])
-        matches, repeats = state["outlet_evidence"]
+        self._recent_clocks.extend(arrays["recent_clocks"].tolist())
+        matches, repeats = fields["outlet_evidence"]
         self._outlets = OutletEvidence(int(matches), int(repeats))
-        self._next_number = state["next_number"]
-        for record in state["stories"]:
-            story = Story(
-                **{
-                    **record,
-                    "sources": set(record["sources"]),
-                    "languages": set(record["languages"]),
-                    "names": set(record["names"]),
-                    "centroid": dict(record["centroid"]),
-                }
+        self._next_number = int(fields["next_number"])
+        vocabulary = np.empty(len(fields["vocabulary"]), dtype=object)
+        vocabulary[:] = fields["vocabulary"]
+        self._restore_stories(fields, arrays, vocabulary)
+        self._restore_members(fields, arrays, vocabulary)
+
+    def _restore_stories(
+        self, fields: dict[str, Any], arrays: dict[str, Array], vocabulary: Array
+    ) -> None:
+        centroid_lengths = arrays["centroid_lengths"]
+        terms = vocabulary[arrays["centroid_terms"]].tolist()
+        centroids = rows(
+            zip(terms, arrays["centroid_weights"].tolist(), strict=True), centroid_lengths
+        )
+        members = rows(arrays["story_members"].tolist(), arrays["story_member_lengths"])
+        columns = zip(
+            arrays["story_number"].tolist(),
+            fields["story_id"],
+            fields["story_headline"],
+            arrays["story_first_seen"].tolist(),
+            arrays["story_last_seen"].tolist(),
+            arrays["story_last_arrival"].tolist(),
+            arrays["story_article_count"].tolist(),
+            zip(
+                fields["story_sources"],
+                fields["story_languages"],
+                fields["story_names"],
+                fields["story_merged_from"],
+                strict=True,
+            ),
+            arrays["story_vectors"].tolist(),
+            strict=True,
+        )
+        for number, story_id, headline, first, last, arrival, count, labels, vectors in columns:
+            sources, languages, names, merged_from = labels
+            self._stories[number] = Story(
+                number=number,
+                id=story_id,
+                headline=headline,
+                first_seen=first,
+                last_seen=last,
+                last_arrival=arrival,
+                article_count=count,
+                sources=set(sources),
+                languages=set(languages),
+                merged_from=list(merged_from),
+                centroid=dict(next(centroids)),
+                names=set(names),
+                vectors=vectors,
+                members=list(next(members)),
             )
-            self._stories[story.number] = story
-            self._index.index_terms(story)
-            self._expiry.append((story.last_arrival, story.number))
+            self._expiry.append((arrival, number))
         heapq.heapify(self._expiry)
-        for record in state["members"]:
-            shingled = record["shingled"]
-            member = Member(
-                **{
-                    **record,
-                    "terms": tuple(record["terms"]),
-                    "shingled": None
-                    if shingled is None
-                    else self._hasher.restore(shingled[1], shingled[0]),
-                }
+        owners = np.repeat(arrays["story_number"], centroid_lengths)
+        keys, starts, counts, ordered = sorted_groups(arrays["centroid_terms"], owners)
+        self._index.restore(vocabulary[keys].tolist(), starts, counts, ordered.tolist())
+
+    def _restore_members(
+        self, fields: dict[str, Any], arrays: dict[str, Array], vocabulary: Array
+    ) -> None:
+        sizes = arrays["shingle_sizes"]
+        signed = sizes >= 0
+        restored = self._near.restore(
+            arrays["member_number"][signed].tolist(),
+            np.array(arrays["signatures"]),  # a copy: the state's bytes can go
+            sizes[signed].tolist(),
+        )
+        shingles = iter(restored)
+        term_lengths = arrays["member_term_lengths"]
+        columns = zip(
+            arrays["member_number"].tolist(),
+            fields["member_id"],
+            arrays["member_story"].tolist(),
+            arrays["member_time"].tolist(),
+            fields["member_duplicate_of"],
+            fields["member_content_hash"],
+            rows(vocabulary[arrays["member_terms"]].tolist(), term_lengths),
+            signed.tolist(),
+            strict=True,
+        )
+        members, by_id, by_hash = self._members, self._by_id, self._by_hash
+        for number, member_id, story, when, duplicate_of, content_hash, terms, has in columns:
+            shingled = next(shingles) if has else None
+            members[number] = Member(
+                number, member_id, story, when, duplicate_of, content_hash, terms, shingled
             )
-            self._remember(member)
-            if member.terms:
-                self._frequencies.add(member.terms)
+            by_id[member_id] = number
+            if content_hash is not None:
+                by_hash.setdefault(content_hash, number)
+        counts = np.bincount(arrays["member_terms"], minlength=len(vocabulary))
+        present = np.flatnonzero(counts)
+        self._frequencies.counts = dict(
+            zip(vocabulary[present].tolist(), counts[present].tolist(), strict=True)
+        )
+        self._frequencies.documents = int(np.count_nonzero(term_lengths))
 
     # --- the window ---------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from newsflow.clustering.columns import sorted_groups
+
 Signature = npt.NDArray[np.uint32]
 
 _SHINGLE_BASE = np.uint64(0x100000001B3)
@@ -114,16 +116,15 @@ class MinHasher:
             shingles += hashes[offset : offset + span]
         return shingles
 
-    def restore(self, values: list[int], size: int) -> Shingled:
-        """The `Shingled` of a saved signature and shingle count."""
-        signature = np.array(values, dtype=np.uint32)
-        return Shingled(signature, size, self.band_keys(signature))
-
     def band_keys(self, signature: Signature) -> tuple[int, ...]:
         """One bucket key per band; two signatures share a key when a whole band is equal."""
-        bands = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, self.rows)
-        keys = _mix(bands @ self._band_coefficients + self._band_salts)
-        return tuple(keys.tolist())
+        return tuple(self.band_key_rows(signature[None, :])[0].tolist())
+
+    def band_key_rows(self, signatures: Signature) -> npt.NDArray[np.uint64]:
+        """The band keys of each row of a 2-d array of signatures, as rows."""
+        width = self.bands * self.rows
+        bands = signatures[:, :width].astype(np.uint64).reshape(len(signatures), self.bands, -1)
+        return _mix(bands @ self._band_coefficients + self._band_salts)
 
 
 def _distinct(values: npt.NDArray[np.uint64]) -> int:
@@ -189,6 +190,29 @@ class NearDuplicateIndex:
                 held.remove(number)
                 if len(held) == 1:
                     self._buckets[key] = held[0]
+
+    def restore(
+        self, numbers: list[int], signatures: Signature, sizes: list[int]
+    ) -> list[Shingled]:
+        """Index saved documents in bulk (row i of `signatures` is document `numbers[i]`, of
+        `sizes[i]` shingles), as `add` would one by one; returns their `Shingled`."""
+        key_rows = self.hasher.band_key_rows(signatures)
+        shingled = [
+            Shingled(signature, size, tuple(keys))
+            for signature, size, keys in zip(signatures, sizes, key_rows.tolist(), strict=True)
+        ]
+        self._signatures.update(zip(numbers, shingled, strict=True))
+        owners = np.repeat(np.array(numbers, dtype=np.int64), key_rows.shape[1])
+        keys, starts, counts, ordered = sorted_groups(key_rows.ravel(), owners)
+        buckets = self._buckets
+        alone = counts == 1
+        buckets.update(zip(keys[alone].tolist(), ordered[starts[alone]].tolist(), strict=True))
+        listed = ordered.tolist()
+        for key, start, count in zip(
+            keys[~alone].tolist(), starts[~alone].tolist(), counts[~alone].tolist(), strict=True
+        ):
+            buckets[key] = listed[start : start + count]
+        return shingled
 
     def best_match(
         self, shingled: Shingled, threshold: float, eligible: Callable[[int], bool]

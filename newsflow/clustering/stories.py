@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
+from newsflow.clustering.columns import Ints
 from newsflow.clustering.model import StoryState
 from newsflow.clustering.vectors import Vector
 
@@ -83,10 +84,12 @@ class StoryIndex:
                 centroid[term] = old + weight
         story.vectors += count
 
-    def index_terms(self, story: Story) -> None:
-        """Index every centroid term of a story restored with its centroid."""
-        for term in story.centroid:
-            self.postings.setdefault(term, {})[story.number] = None
+    def restore(self, terms: list[str], starts: Ints, counts: Ints, numbers: list[int]) -> None:
+        """Index restored stories in bulk: term `terms[i]` is in the centroids of stories
+        `numbers[starts[i] : starts[i] + counts[i]]` (see `columns.sorted_groups`)."""
+        postings = self.postings
+        for term, start, count in zip(terms, starts.tolist(), counts.tolist(), strict=True):
+            postings[term] = dict.fromkeys(numbers[start : start + count])
 
     def drop(self, story: Story) -> None:
         """Remove every posting of the story (it expired or was merged away)."""

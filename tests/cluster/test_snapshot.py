@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,13 @@ import pytest
 
 from benchmarks.cluster_data import read_labelled, syndicated_copy
 from newsflow.clustering import Document, StoryClusterer
-from newsflow.clustering.snapshot import SNAPSHOT_FORMAT, SnapshotError
+from newsflow.clustering.snapshot import (
+    MAGIC,
+    SNAPSHOT_FORMAT,
+    SnapshotError,
+    decode_state,
+    encode_state,
+)
 from newsflow.config import ClusterSettings
 from tests.cluster.conftest import event_write_up, paired_write_ups
 
@@ -36,7 +41,7 @@ def test_a_restored_clusterer_continues_exactly_where_it_stopped(
 
     first = StoryClusterer(settings)
     before = _assign(first, documents[:160])
-    state = tmp_path / "state" / "cluster.json.gz"
+    state = tmp_path / "state" / "cluster.state"
     first.save(state)
     restored = StoryClusterer.load(state, settings)
     after = _assign(restored, documents[160:])
@@ -77,18 +82,33 @@ def test_restored_state_answers_redeliveries(settings: ClusterSettings, tmp_path
 
 def test_a_damaged_state_file_is_refused_clearly(settings: ClusterSettings, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
-    broken.write_bytes(b"not gzip at all")
-    with pytest.raises(SnapshotError, match="cannot read"):
+    broken.write_bytes(b"not a state at all")
+    with pytest.raises(SnapshotError, match="not a clusterer state"):
         StoryClusterer.load(broken, settings)
-    foreign = tmp_path / "foreign"
-    foreign.write_bytes(gzip.compress(b'{"stories": []}'))
-    with pytest.raises(SnapshotError, match="not a clusterer state file"):
-        StoryClusterer.load(foreign, settings)
+    with pytest.raises(SnapshotError, match="cannot read"):
+        StoryClusterer.load(tmp_path / "missing", settings)
     older = tmp_path / "older"
-    older.write_bytes(gzip.compress(json.dumps({"format": SNAPSHOT_FORMAT - 1}).encode()))
+    header = json.dumps({"format": SNAPSHOT_FORMAT - 1}).encode()
+    older.write_bytes(MAGIC + bytes(8) + len(header).to_bytes(8, "little") + header)
     expected = f"format {SNAPSHOT_FORMAT - 1}, this version reads format {SNAPSHOT_FORMAT}: delete"
     with pytest.raises(SnapshotError, match=expected):
         StoryClusterer.load(older, settings)
+
+
+def test_a_truncated_or_tampered_state_is_refused_not_misread(
+    settings: ClusterSettings, tmp_path: Path
+) -> None:
+    clusterer = StoryClusterer(settings)
+    for n in range(20):
+        clusterer.add(Document(f"d{n}", f"Harbour strike day {n}", f"Dockers in port {n} strike."))
+    data = clusterer.to_bytes()
+    with pytest.raises(SnapshotError, match="damaged"):
+        StoryClusterer.from_bytes(data[:-100], settings)
+    # A term id pointing past the vocabulary: the header is intact, one array lies.
+    fields, arrays = decode_state(data, "test")
+    arrays = {**arrays, "member_terms": arrays["member_terms"] + 10_000}
+    with pytest.raises(SnapshotError, match="damaged"):
+        StoryClusterer.from_bytes(encode_state(20, fields, arrays), settings)
 
 
 def test_a_state_with_other_shingling_settings_is_refused(
@@ -109,7 +129,7 @@ def test_a_restored_clusterer_keeps_what_it_learned_about_outlets(
     the restore a loosely worded second article of one outlet still opens a story."""
     clusterer = StoryClusterer(settings)
     stories = paired_write_ups(clusterer, second_outlet=lambda event: f"other-{event}")
-    state = tmp_path / "cluster.json.gz"
+    state = tmp_path / "cluster.state"
     clusterer.save(state)
     restored = StoryClusterer.load(state, settings)
 

@@ -53,6 +53,7 @@ def settings_for(bootstrap: str, **overrides: object) -> KafkaSettings:
         "topic_clustered": f"clustered-{suffix}",
         "topic_stories": f"stories-{suffix}",
         "topic_dead_letter": f"dead-letter-{suffix}",
+        "topic_cluster_state": f"cluster-state-{suffix}",
         "group_prefix": f"test-{suffix}",
         "partitions": 3,
         "linger_ms": 5,

@@ -24,13 +24,15 @@ pytestmark = pytest.mark.integration
 def test_topics_are_created_once_with_the_configured_partitions(kafka_settings):
     created = ensure_topics(kafka_settings)
     topics = Topics.from_settings(kafka_settings)
+    state = kafka_settings.topic_cluster_state
     assert sorted(created) == sorted(
-        [topics.extracted, topics.clustered, topics.stories, topics.dead_letter]
+        [topics.extracted, topics.clustered, topics.stories, topics.dead_letter, state]
     )
     assert ensure_topics(kafka_settings) == []
     client = KafkaConsumer(bootstrap_servers=kafka_settings.bootstrap)
     try:
         assert client.partitions_for_topic(topics.stories) == {0, 1, 2}
+        assert client.partitions_for_topic(state) == {0, 1}  # manifests, chunks
     finally:
         client.close()
 

@@ -62,12 +62,15 @@ def test_kafka_without_bootstrap_is_a_clear_error():
         producer_config(KafkaSettings(bootstrap=None))
 
 
-def test_the_stories_topic_is_compacted_and_the_others_are_not():
+def test_the_stories_and_checkpoint_topics_are_compacted_and_the_others_are_not():
     settings = KafkaSettings(partitions=12, replication_factor=3)
     specs = {spec.name: spec for spec in topic_specs(settings)}
     assert specs[settings.topic_stories].configs == {"cleanup.policy": "compact"}
     assert specs[settings.topic_extracted].configs == {}
+    checkpoints = specs.pop(settings.topic_cluster_state)
     assert {(s.partitions, s.replication_factor) for s in specs.values()} == {(12, 3)}
+    assert (checkpoints.partitions, checkpoints.replication_factor) == (2, 3)
+    assert checkpoints.configs == {"cleanup.policy": "compact"}
 
 
 def test_commits_point_past_the_highest_processed_offset_per_partition():

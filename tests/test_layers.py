@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("newsflow", "connectors", "schemas", "flows")
 # Lower layers first; a module may import its own layer and the ones before it.
 LAYERS = ("core", "connectors", "composition", "entry")
-COMPOSITION = {"newsflow.pipeline", "newsflow.ingest", "newsflow.replay"}
+COMPOSITION = {"newsflow.pipeline", "newsflow.ingest", "newsflow.replay", "newsflow.cluster_state"}
 
 
 def layer(module: str) -> str:

@@ -126,7 +126,9 @@ class KafkaCheckpoints:
                 ensure_topics(self.settings)
             consumer = KafkaConsumer(**consumer_config(self.settings, None))
         except KafkaError as exc:
-            raise BusUnavailable(f"cannot read checkpoints from {self.describe()}") from exc
+            raise BusUnavailable(
+                f"no Kafka broker reachable: cannot read checkpoints from {self.describe()}"
+            ) from exc
         partition = TopicPartition(self.settings.topic_cluster_state, number)
         try:
             consumer.assign([partition])

@@ -3,11 +3,7 @@ data directory resume the same stories (the default timeouts: `test_default_time
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,31 +19,9 @@ from newsflow.config import KafkaSettings, Settings
 from newsflow.stages import document_of
 from schemas import Article
 from tests.cluster.conftest import event_write_up
+from tests.kafka.services import start_service, stop_service
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def serve_cluster(settings: Settings) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), NEWSFLOW_DATA_DIR=str(settings.data_dir))
-    env.pop("PREFECT_API_URL", None)
-    for name, value in settings.kafka.model_dump(exclude_none=True).items():
-        env[f"NEWSFLOW_KAFKA_{name.upper()}"] = str(value)
-    return subprocess.Popen(
-        [sys.executable, "-m", "newsflow", "serve", "cluster"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop(service: subprocess.Popen[bytes]) -> int:
-    service.send_signal(signal.SIGTERM)
-    try:
-        return service.wait(timeout=60)
-    finally:
-        service.kill()
 
 
 def clustered_story(settings: KafkaSettings, article: Article, group: str) -> str:
@@ -87,21 +61,21 @@ def test_a_new_instance_with_an_empty_data_dir_resumes_the_stories(
 
     settings = Settings(data_dir=tmp_path / "one", kafka=kafka_settings)
     publish(kafka_settings, [first, second])
-    service = serve_cluster(settings)
+    service = start_service(settings, "cluster")
     try:
         existing = clustered_story(kafka_settings, second, "check-1")
     finally:
-        assert stop(service) == 0  # stopping writes a last checkpoint, then commits
+        assert stop_service(service) == 0  # stopping writes a last checkpoint, then commits
     assert KafkaCheckpoints(kafka_settings).arrivals() == 2
     shutil.rmtree(settings.data_dir)
 
     elsewhere = Settings(data_dir=tmp_path / "two", kafka=kafka_settings)
     publish(kafka_settings, [later])
-    service = serve_cluster(elsewhere)
+    service = start_service(elsewhere, "cluster")
     try:
         joined = clustered_story(kafka_settings, later, "check-2")
     finally:
-        assert stop(service) == 0
+        assert stop_service(service) == 0
     assert joined == existing
     assert not (tmp_path / "one").exists()
     assert KafkaCheckpoints(kafka_settings).arrivals() == 3

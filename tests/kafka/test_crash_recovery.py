@@ -16,17 +16,15 @@ from connectors.kafka import KafkaBus
 from connectors.kafka.offsets import group_lag
 from newsflow.bus import Topics, encode
 from newsflow.config import KafkaSettings
+from tests.kafka.services import REPO, kafka_env
 
 pytestmark = pytest.mark.integration
 
 WORKER = Path(__file__).with_name("sink_worker.py")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def start_worker(settings: KafkaSettings, sink: Path, group: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    for name, value in settings.model_dump(exclude_none=True).items():
-        env[f"NEWSFLOW_KAFKA_{name.upper()}"] = str(value)
+    env = dict(os.environ, PYTHONPATH=str(REPO), **kafka_env(settings))
     return subprocess.Popen(
         [sys.executable, str(WORKER), str(sink), group, "0.1"],
         env=env,

@@ -12,13 +12,14 @@ from newsflow.bus import Topics, encode
 from newsflow.cli import app
 from newsflow.config import KafkaSettings, Settings
 from newsflow.pipeline import subscriptions
+from tests.kafka.services import kafka_env
 
 runner = CliRunner()
 
 
 def use_settings(monkeypatch: pytest.MonkeyPatch, settings: KafkaSettings) -> None:
-    for name, value in settings.model_dump(exclude_none=True).items():
-        monkeypatch.setenv(f"NEWSFLOW_KAFKA_{name.upper()}", str(value))
+    for name, value in kafka_env(settings).items():
+        monkeypatch.setenv(name, value)
 
 
 def lag_rows(group: str) -> list[dict[str, object]]:

@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from connectors.kafka.offsets import group_lag
 from newsflow.bus import Topics, decode
 from newsflow.cli import app
 from newsflow.config import KafkaSettings, Settings
-from newsflow.pipeline import Pipeline, subscriptions
+from newsflow.pipeline import Pipeline
 from newsflow.replay import ReplayMode, replay
 from schemas import Article, Story
+from tests.kafka.services import caught_up, services, settings_env
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    env = {"NEWSFLOW_DATA_DIR": str(settings.data_dir)}
-    for name, value in settings.kafka.model_dump(exclude_none=True).items():
-        env[f"NEWSFLOW_KAFKA_{name.upper()}"] = str(value)
-    return env
-
-
-def committed_everything(settings: Settings) -> bool:
-    for subscription in subscriptions(settings).values():
-        rows = group_lag(settings.kafka, subscription.group, subscription.topics)
-        if any(row.lag for row in rows):
-            return False
-    return True
 
 
 def test_replay_goes_through_every_topic_of_the_broker(
@@ -61,24 +40,14 @@ def test_replay_goes_through_every_topic_of_the_broker(
     assert {decode(m, Article).story_id for m in clustered} == {story_id}
     stories = consume_messages(kafka_settings, [topics.stories], "check", 2, commit=False)
     assert story_id in {decode(m, Story).id for m in stories}
-    assert committed_everything(settings)
+    assert caught_up(settings)
 
 
 def test_stage_services_in_their_own_processes_serve_a_replay(
     kafka_settings: KafkaSettings, seeds_dir: Path, tmp_path: Path
 ):
     settings = Settings(data_dir=tmp_path / "data", kafka=kafka_settings)
-    env = dict(os.environ, PYTHONPATH=str(REPO), **settings_env(settings))
-    services = [
-        subprocess.Popen(
-            [sys.executable, "-m", "newsflow", "serve", stage],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for stage in ("cluster", "index")
-    ]
-    try:
+    with services(settings, "cluster", "index") as statuses:
         waiting = settings.model_copy(
             update={"kafka": kafka_settings.model_copy(update={"services_running": True})}
         )
@@ -86,12 +55,8 @@ def test_stage_services_in_their_own_processes_serve_a_replay(
         assert len(result.articles) == 2
         assert len({a.story_id for a in result.articles}) == 1
         assert result.handled == {}  # nothing ran in this process
-    finally:
-        for service in services:
-            service.send_signal(signal.SIGTERM)
-        codes = [service.wait(timeout=60) for service in services]
-    assert codes == [0, 0]
-    assert committed_everything(settings)
+    assert statuses == [0, 0]
+    assert caught_up(settings)
 
 
 def test_reprocess_reruns_clustering_and_indexing_from_the_topics(
@@ -111,4 +76,4 @@ def test_reprocess_reruns_clustering_and_indexing_from_the_topics(
     with Pipeline(settings) as pipeline:
         again = pipeline.store.get_articles([a.id for a in first.articles])
     assert {(a.id, a.story_id) for a in again} == {(a.id, a.story_id) for a in first.articles}
-    assert committed_everything(settings)
+    assert caught_up(settings)

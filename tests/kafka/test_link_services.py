@@ -5,9 +5,6 @@ write-ups one story in the store and in search, and keep other launches apart.""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,12 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.kafka.offsets import group_lag
 from newsflow.cli import app
 from newsflow.config import ClusterSettings, KafkaSettings, Settings
 from newsflow.outcomes import FeedOutcome
-from newsflow.pipeline import Pipeline, subscriptions
+from newsflow.pipeline import Pipeline
 from newsflow.store import SearchQuery
+from tests.kafka.services import caught_up, services, settings_env
 from tests.linking.conftest import (
     launch_and_others,
     qwq_stream,
@@ -30,28 +27,7 @@ from tests.linking.conftest import (
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 CAUGHT_UP_WITHIN_S = 300
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    env = {
-        "NEWSFLOW_DATA_DIR": str(settings.data_dir),
-        "NEWSFLOW_CLUSTER_CROSS_LANGUAGE": str(settings.cluster.cross_language).lower(),
-    }
-    for name, value in settings.kafka.model_dump(exclude_none=True).items():
-        env[f"NEWSFLOW_KAFKA_{name.upper()}"] = str(value)
-    return env
-
-
-def _caught_up(settings: Settings) -> bool:
-    """Every stage's group committed everything, checked in stage order (each stage publishes
-    before it commits, so what it published is on the topics by the time the next is read)."""
-    for subscription in subscriptions(settings).values():
-        rows = group_lag(settings.kafka, subscription.group, subscription.topics)
-        if not rows or any(row.lag for row in rows):
-            return False
-    return True
 
 
 def test_link_service_gives_the_launch_one_story_across_languages(
@@ -62,19 +38,9 @@ def test_link_service_gives_the_launch_one_story_across_languages(
         kafka=kafka_settings,
         cluster=ClusterSettings(cross_language=True),
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO), PREFECT_API_URL="", **_env(settings))
-    services = [
-        subprocess.Popen(
-            [sys.executable, "-m", "newsflow", "serve", stage],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for stage in ("cluster", "link", "index")
-    ]
     stream = qwq_stream()
     items = [source_item(doc) for doc in stream]
-    try:
+    with services(settings, "cluster", "link", "index") as statuses:
         waiting = settings.model_copy(
             update={"kafka": kafka_settings.model_copy(update={"services_running": True})}
         )
@@ -84,14 +50,10 @@ def test_link_service_gives_the_launch_one_story_across_languages(
             )
         assert result.handled == {}  # nothing ran in this process
         deadline = time.monotonic() + CAUGHT_UP_WITHIN_S
-        while not _caught_up(settings):
+        while not caught_up(settings):
             assert time.monotonic() < deadline, "the services did not catch up"
             time.sleep(1)
-    finally:
-        for service in services:
-            service.send_signal(signal.SIGTERM)
-        codes = [service.wait(timeout=60) for service in services]
-    assert codes == [0, 0, 0]
+    assert statuses == [0, 0, 0]
 
     with Pipeline(settings) as pipeline:
         store = pipeline.store
@@ -108,7 +70,7 @@ def test_link_service_gives_the_launch_one_story_across_languages(
 
 
 def _serve_link(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> list[str]:
-    for name, value in _env(settings).items():
+    for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     result = CliRunner().invoke(app, ["serve", "link"])

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from newsflow.config import SearchSettings
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 SHIPPED_PREFIX = "newsflow-"
 IMPORT_PATH = "/api/saved_objects/_import"
@@ -77,7 +77,7 @@ def import_saved_objects(
     """
     if not settings.kibana_url:
         raise KibanaError("NEWSFLOW_KIBANA_URL is not set")
-    where = redact_url(settings.kibana_url)
+    where = redact(settings.kibana_url)
     headers, auth = _auth(settings)
     headers["kbn-xsrf"] = "true"
     verify: str | bool = str(settings.es_ca_cert) if settings.es_ca_cert else True

@@ -7,8 +7,6 @@ import re
 import string
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from newsflow.redact import redact
-
 # Query parameters that only track the reader and never select content.
 TRACKING_PARAMS = frozenset(
     [
@@ -126,9 +124,3 @@ def host_of(url: str) -> str:
     """The lower-case host name of `url`, without a leading `www.`."""
     host = (urlsplit(url).hostname or "").lower()
     return host.removeprefix("www.")
-
-
-def redact_url(url: str) -> str:
-    """`url` with user name and password masked, safe to log or report; never raises, even
-    for a URL that does not parse (see `newsflow.redact`)."""
-    return redact(url)

@@ -27,8 +27,8 @@ from connectors.http.headers import parse_max_age
 from connectors.http.page import Page
 from newsflow.config import FetchSettings
 from newsflow.outcomes import Skip, SkipReason
+from newsflow.redact import redact
 from newsflow.sources import SourceItem
-from newsflow.urls import redact_url
 
 log = logging.getLogger("newsflow.fetch")
 EARLY_SHARE = 0.1  # a feed is polled up to this share of its interval early (see `due`)
@@ -225,7 +225,7 @@ class FeedPoller:
         failures = record.failures + 1
         dead = self.policy.is_dead(failures)
         if dead and not record.dead:
-            log.warning("feed %s marked dead after %d failures", redact_url(record.url), failures)
+            log.warning("feed %s marked dead after %d failures", redact(record.url), failures)
         self.state.save(
             replace(
                 record,

@@ -40,7 +40,7 @@ from connectors.http.transport import (
 )
 from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 log = logging.getLogger("newsflow.fetch")
 
@@ -277,7 +277,7 @@ def _checked_url(url: str, current: str) -> httpx.URL:
     try:
         target = httpx.URL(current)
         if target.scheme not in ("http", "https") or not target.host:
-            raise ValueError(f"not an http(s) URL: {redact_url(current)}")
+            raise ValueError(f"not an http(s) URL: {redact(current)}")
         if target.port is not None and not 0 < target.port <= 65535:
             raise ValueError(f"port {target.port} out of range")
         _check_host_name(target.raw_host.decode("ascii"))

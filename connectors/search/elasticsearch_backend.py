@@ -13,7 +13,7 @@ from connectors.search.backend import (
     http_error,
 )
 from newsflow.config import SearchSettings
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 
 def classify(exc: BaseException) -> ServerError | None:
@@ -52,7 +52,7 @@ def connect(settings: SearchSettings, **client_options: Any) -> SearchBackend:
     client = Elasticsearch(settings.es_url, **options)
     return SearchBackend(
         name="Elasticsearch",
-        url=redact_url(settings.es_url),
+        url=redact(settings.es_url),
         client=client,
         classify=classify,
         secrets=tuple(secrets),

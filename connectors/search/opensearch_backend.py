@@ -11,7 +11,7 @@ from connectors.search.backend import (
     http_error,
 )
 from newsflow.config import SearchSettings
-from newsflow.urls import redact_url
+from newsflow.redact import redact
 
 
 def classify(exc: BaseException) -> ServerError | None:
@@ -56,7 +56,7 @@ def connect(settings: SearchSettings, **client_options: Any) -> SearchBackend:
     client = OpenSearch(hosts=[settings.opensearch_url], **options)
     return SearchBackend(
         name="OpenSearch",
-        url=redact_url(settings.opensearch_url),
+        url=redact(settings.opensearch_url),
         client=client,
         classify=classify,
         secrets=tuple(secrets),

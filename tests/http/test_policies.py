@@ -21,8 +21,9 @@ from connectors.http.politeness import MAX_CRAWL_DELAY_S, HostBackingOff, HostLi
 from connectors.http.robots import RobotsAnswer, RobotsCache
 from newsflow.config import FetchSettings
 from newsflow.outcomes import SkipReason
+from newsflow.redact import redact
 from newsflow.sources import SourceItem
-from newsflow.urls import canonicalize, redact_url
+from newsflow.urls import canonicalize
 
 POLICY = PollPolicy(floor_s=300, ceiling_s=6 * 3600, dead_after=5)
 
@@ -96,11 +97,11 @@ def test_entry_new_only_if_no_key_seen() -> None:
 
 
 def test_redact_url_masks_credentials() -> None:
-    assert redact_url("https://user:secret@ex.com/feed") == "https://***@ex.com/feed"
-    assert redact_url("https://ex.com/feed") == "https://ex.com/feed"
+    assert redact("https://user:secret@ex.com/feed") == "https://***@ex.com/feed"
+    assert redact("https://ex.com/feed") == "https://ex.com/feed"
     # URLs that do not parse are redacted too, never an exception.
-    assert redact_url("http://u:p@[::1") == "http://***@[::1"
-    assert redact_url("http://xn--/") == "http://xn--/"
+    assert redact("http://u:p@[::1") == "http://***@[::1"
+    assert redact("http://xn--/") == "http://xn--/"
 
 
 class FakeTime:

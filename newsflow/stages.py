@@ -126,7 +126,9 @@ def document_of(article: Article) -> Document:
 
 @dataclass
 class ClusterStage(Stage):
-    """Extracted articles in; clustered articles and story updates out.
+    """Extracted articles in; clustered articles and story updates out: per batch, one
+    record for each story the batch touched, as it stands at the end of the batch (in a
+    backfill a story's articles mostly come in one batch, and the index upserts by id).
 
     With a `checkpointer`, offsets are committable only once a checkpoint of the window
     holds their articles (see `committable`); a batch delivered again after a crash is
@@ -141,10 +143,19 @@ class ClusterStage(Stage):
     name = "cluster"
 
     def handle(self, messages: Sequence[Message]) -> None:
+        stories: dict[str, Story] = {}  # the latest record of each story the batch touched
         for message in messages:
             article = self.decoded(message, Article)
             if article is not None:
-                self._publish(article, self.clusterer.add(document_of(article)))
+                assignment = self.clusterer.add(document_of(article))
+                self._publish_article(article, assignment)
+                for absorbed in assignment.merged:
+                    stories[absorbed.id] = story_record(absorbed, merged_into=assignment.story_id)
+                stories[assignment.story_id] = story_record(assignment.story)
+        for story in stories.values():
+            self.bus.publish(
+                self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
+            )
         self.bus.flush()
         for message in messages:  # the latest handled message of each partition
             self._held[(message.topic, message.partition)] = message
@@ -168,19 +179,11 @@ class ClusterStage(Stage):
         self._safe.update(self._held)
         self._held.clear()
 
-    def _publish(self, article: Article, assignment: Assignment) -> None:
+    def _publish_article(self, article: Article, assignment: Assignment) -> None:
         clustered = article.model_copy(
             update={"story_id": assignment.story_id, "duplicate_of": assignment.duplicate_of}
         )
         publish_article(self.bus, self.topics.clustered, clustered, self.name)
-        for absorbed in assignment.merged:
-            self._publish_story(story_record(absorbed, merged_into=assignment.story_id))
-        self._publish_story(story_record(assignment.story))
-
-    def _publish_story(self, story: Story) -> None:
-        self.bus.publish(
-            self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
-        )
 
 
 @dataclass

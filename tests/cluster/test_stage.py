@@ -1,0 +1,58 @@
+"""The cluster stage on the in-process bus: what it publishes for a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.cluster_data import as_article
+from connectors.memory_bus import MemoryBus
+from newsflow.bus import Topics, encode
+from newsflow.clustering import Document, StoryClusterer
+from newsflow.config import ClusterSettings, KafkaSettings
+from newsflow.stages import ClusterStage
+from schemas import Article, Story
+from tests.cluster.conftest import bridged_stories, event_write_up
+
+TOPICS = Topics.from_settings(KafkaSettings())
+
+
+def _handle(stage: ClusterStage, bus: MemoryBus, documents: Sequence[Document]) -> None:
+    """Publish `documents` as extracted articles and hand them to `stage` as one batch."""
+    for article in map(as_article, documents):
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    consumer = bus.consumer([TOPICS.extracted], "cluster")
+    batch = consumer.poll(1000, 0)
+    stage.handle(batch)
+    consumer.commit(batch)
+
+
+def _story_records(bus: MemoryBus) -> list[Story]:
+    return [Story.model_validate_json(m.value) for m in bus.records(TOPICS.stories)]
+
+
+def test_a_batch_publishes_each_story_it_touched_once_as_it_stands_at_the_end() -> None:
+    bus = MemoryBus()
+    stage = ClusterStage(bus, TOPICS, StoryClusterer(ClusterSettings()))
+    _handle(stage, bus, [event_write_up(f"a{n}", n % 3, 18, f"outlet-{n}") for n in range(9)])
+    clustered = [Article.model_validate_json(m.value) for m in bus.records(TOPICS.clustered)]
+    assert len(clustered) == 9  # every article, each under its story
+    records = _story_records(bus)
+    assert sorted(r.id for r in records) == sorted({a.story_id for a in clustered})
+    assert [r.article_count for r in records] == [3, 3, 3]
+
+    _handle(stage, bus, [event_write_up("b0", 0, 18, "outlet-late")])
+    latest = _story_records(bus)[len(records) :]
+    assert [(r.id, r.article_count) for r in latest] == [(records[0].id, 4)]
+
+
+def test_a_story_merged_away_in_a_batch_is_published_as_merged_into_the_survivor() -> None:
+    settings = ClusterSettings(join_threshold=0.3, merge_threshold=0.3)
+    bus = MemoryBus()
+    stage = ClusterStage(bus, TOPICS, StoryClusterer(settings))
+    _handle(stage, bus, bridged_stories())
+    by_id = {r.id: r for r in _story_records(bus)}
+    [absorbed] = [r for r in by_id.values() if r.merged_into is not None]
+    survivor = by_id[absorbed.merged_into or ""]
+    assert len(by_id) == 2
+    assert survivor.merged_from == [absorbed.id]
+    assert survivor.article_count == 3

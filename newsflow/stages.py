@@ -137,7 +137,12 @@ class ClusterStage(Stage):
 
     clusterer: StoryClusterer
     checkpointer: Checkpointer | None = None
+    # The latest handled message of each partition: not yet in a checkpoint; in checkpoint
+    # number N (being written); safe to commit.
     _held: dict[tuple[str, int], Message] = field(default_factory=dict, init=False)
+    _in_checkpoint: list[tuple[int, dict[tuple[str, int], Message]]] = field(
+        default_factory=list, init=False
+    )
     _safe: dict[tuple[str, int], Message] = field(default_factory=dict, init=False)
 
     name = "cluster"
@@ -157,27 +162,41 @@ class ClusterStage(Stage):
                 self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
             )
         self.bus.flush()
-        for message in messages:  # the latest handled message of each partition
+        for message in messages:
             self._held[(message.topic, message.partition)] = message
-        if self.checkpointer is None or self.checkpointer.handled(len(messages)):
-            self._release()
+        if self.checkpointer is None:
+            self._safe.update(self._held)
+            self._held.clear()
+        else:
+            self._checkpointed(self.checkpointer.handled(len(messages)))
 
     def committable(self, closing: bool) -> list[Message]:
         """The handled messages whose offsets may be committed now (one per partition, the
-        latest), each once. While messages wait for a checkpoint, one is written first when
-        it is due by time (so an idle stage commits too), or, `closing`, in any case."""
-        if self._held and self.checkpointer is not None:
+        latest), each once: those a checkpoint that every store holds has taken in. While
+        messages wait, a checkpoint begins when one is due by time (so an idle stage commits
+        too), or, `closing`, is written at once and waited for."""
+        checkpointer = self.checkpointer
+        if checkpointer is not None:
             if closing:
-                self.checkpointer.write()
-                self._release()
-            elif self.checkpointer.handled(0):
-                self._release()
+                checkpointer.wait()
+                unwritten = self._in_checkpoint and self._in_checkpoint[-1][0] > (
+                    checkpointer.durable
+                )
+                if self._held or unwritten:
+                    self._checkpointed(checkpointer.write())
+            elif self._held or self._in_checkpoint:
+                self._checkpointed(checkpointer.handled(0))
+            durable = checkpointer.durable
+            while self._in_checkpoint and self._in_checkpoint[0][0] <= durable:
+                self._safe.update(self._in_checkpoint.pop(0)[1])
         safe, self._safe = list(self._safe.values()), {}
         return safe
 
-    def _release(self) -> None:
-        self._safe.update(self._held)
-        self._held.clear()
+    def _checkpointed(self, number: int | None) -> None:
+        """Checkpoint `number` (if one began) holds the messages held so far."""
+        if number is not None and self._held:
+            self._in_checkpoint.append((number, self._held))
+            self._held = {}
 
     def _publish_article(self, article: Article, assignment: Assignment) -> None:
         clustered = article.model_copy(

@@ -6,14 +6,17 @@ with an empty disk resumes the same stories). The stream's offsets are committed
 a checkpoint holds every article before them; a crash replays what came after the last
 checkpoint into the restored window, which recognises redelivered articles by id.
 
-`CheckpointPolicy` decides when: every `checkpoint_interval_s` or `checkpoint_records`,
-whichever comes first, but never so often that writing checkpoints takes more than
-`checkpoint_max_share` of the time, so durability costs a bounded share at any window size.
+`CheckpointPolicy` decides when: once the oldest article no checkpoint holds has waited
+`checkpoint_interval_s`, or `checkpoint_records` are waiting, whichever comes first, but
+never so often that checkpoints take more than `checkpoint_max_share` of the time, so
+durability costs a bounded share at any window size. `Checkpointer` writes them, in the
+background while the stream goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,40 +101,85 @@ def restore(stores: Sequence[CheckpointStore], settings: ClusterSettings) -> Sto
 
 
 class CheckpointPolicy:
-    """When the next checkpoint is due: by time or records, within a share of the time."""
+    """When the next checkpoint is due: once articles wait for one, when the oldest has
+    waited `checkpoint_interval_s` or `checkpoint_records` have come, but never so often
+    that checkpoints take more than `checkpoint_max_share` of the time."""
 
     def __init__(
         self, settings: ClusterSettings, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._settings = settings
         self._clock = clock
-        self._since = clock()
-        self._records = 0
+        self._pending = Pending()
+        self._last_begun = clock()
         self._last_cost = 0.0
 
     def handled(self, records: int) -> None:
-        """Count `records` taken in since the last checkpoint."""
-        self._records += records
+        """Count `records` taken in since the last checkpoint began."""
+        if records:
+            self._pending = self._pending.plus(Pending(records, self._clock()))
 
     def due(self) -> bool:
-        """Whether a checkpoint should be written now."""
-        settings = self._settings
-        elapsed = self._clock() - self._since
+        """Whether a checkpoint should begin now."""
+        oldest = self._pending.oldest
+        if oldest is None:
+            return False  # nothing that a checkpoint would add
+        settings, now = self._settings, self._clock()
         wanted = (
-            elapsed >= settings.checkpoint_interval_s
-            or self._records >= settings.checkpoint_records
+            now - oldest >= settings.checkpoint_interval_s
+            or self._pending.records >= settings.checkpoint_records
         )
-        return wanted and elapsed * settings.checkpoint_max_share >= self._last_cost
+        spaced = (now - self._last_begun) * settings.checkpoint_max_share >= self._last_cost
+        return wanted and spaced
 
-    def written(self, cost_s: float) -> None:
-        """A checkpoint was written, taking `cost_s` seconds."""
-        self._since = self._clock()
-        self._records = 0
+    def begun(self) -> Pending:
+        """A checkpoint began; it holds what was pending, which is returned."""
+        pending, self._pending = self._pending, Pending()
+        self._last_begun = self._clock()
+        return pending
+
+    def ended(self, cost_s: float, unwritten: Pending | None = None) -> None:
+        """The checkpoint begun last ended, after `cost_s` seconds in all; `unwritten`: it
+        failed, and what it held waits for the next one."""
         self._last_cost = cost_s
+        if unwritten is not None:
+            self._pending = self._pending.plus(unwritten)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Articles handled that no checkpoint holds yet: how many, and when the first came."""
+
+    records: int = 0
+    oldest: float | None = None
+
+    def plus(self, other: Pending) -> Pending:
+        times = [t for t in (self.oldest, other.oldest) if t is not None]
+        return Pending(self.records + other.records, min(times) if times else None)
+
+
+@dataclass
+class _Write:
+    """One checkpoint: its number, what it holds that the last one did not, its outcome."""
+
+    number: int
+    pending: Pending
+    started: float
+    data: bytes
+    arrivals: int
+    error: Exception | None = None
+    thread: threading.Thread | None = None
 
 
 class Checkpointer:
-    """Writes the clusterer's window to its stores when the policy says so, or when asked."""
+    """Writes the clusterer's window to its stores when the policy says so, or when asked.
+
+    A checkpoint due while the stream runs is taken in two steps, like Flink's asynchronous
+    snapshots: the window is encoded on the caller's thread (it must not change meanwhile),
+    then written to the stores on a thread of its own while the stream goes on. Checkpoints
+    are numbered; `durable` is the latest one that every store holds. Each holds everything
+    handled before it began, so a failed one is made good by the next.
+    """
 
     def __init__(
         self,
@@ -143,27 +191,91 @@ class Checkpointer:
         self.stores = list(stores)
         self.policy = policy
         self.written = 0  # checkpoints written so far
+        self._begun = 0  # the number of the latest checkpoint begun
+        self._durable = 0
+        self._writing: _Write | None = None
 
-    def handled(self, records: int) -> bool:
-        """Count `records` handled; write a checkpoint if one is due. True when written."""
+    @property
+    def durable(self) -> int:
+        """The number of the latest checkpoint that every store holds (0: none yet)."""
+        self._collect()
+        return self._durable
+
+    def handled(self, records: int) -> int | None:
+        """Count `records` handled; begin a checkpoint in the background if one is due and
+        none is being written. Returns its number; it holds everything handled so far."""
+        self._collect()
         self.policy.handled(records)
-        if not self.policy.due():
-            return False
-        self.write()
-        return True
+        if self._writing is not None or not self.policy.due():
+            return None
+        write = self._begin()
+        write.thread = threading.Thread(
+            target=self._save, args=(write,), name=f"checkpoint-{write.number}", daemon=True
+        )
+        self._writing = write
+        write.thread.start()
+        return write.number
 
-    def write(self) -> None:
-        """Write a checkpoint to every store now."""
+    def wait(self) -> None:
+        """Wait until the checkpoint being written, if any, is written or has failed."""
+        self._collect(wait=True)
+
+    def write(self) -> int:
+        """Write a checkpoint of everything handled so far, after the one being written, and
+        wait for it; raises what a store raised. Returns its number."""
+        self.wait()
+        write = self._begin()
+        self._save(write)
+        self._end(write)
+        if write.error is not None:
+            raise write.error
+        return write.number
+
+    def _begin(self) -> _Write:
         started = time.perf_counter()
+        self._begun += 1
+        pending = self.policy.begun()
         data = self.clusterer.to_bytes()
-        for store in self.stores:
-            store.save(data, self.clusterer.arrivals)
-        cost = time.perf_counter() - started
-        self.policy.written(cost)
+        return _Write(self._begun, pending, started, data, self.clusterer.arrivals)
+
+    def _save(self, write: _Write) -> None:
+        """Save to every store (on the checkpoint's thread); a failure is kept, not raised."""
+        try:
+            for store in self.stores:
+                store.save(write.data, write.arrivals)
+        except Exception as exc:
+            write.error = exc
+
+    def _collect(self, wait: bool = False) -> None:
+        """End the checkpoint being written if it is done (or, `wait`, once it is)."""
+        write = self._writing
+        if write is None or write.thread is None:
+            return
+        if wait:
+            write.thread.join()
+        elif write.thread.is_alive():
+            return
+        self._writing = None
+        self._end(write)
+
+    def _end(self, write: _Write) -> None:
+        cost = time.perf_counter() - write.started
+        if write.error is not None:
+            self.policy.ended(cost, unwritten=write.pending)
+            log.warning(
+                "checkpoint %d not written (%s); its articles wait for the next one: %s",
+                write.number,
+                type(write.error).__name__,
+                write.error,
+            )
+            return
+        self.policy.ended(cost)
+        self._durable = write.number
         self.written += 1
         log.info(
-            "checkpoint of %d articles (%.1f MB) written in %.2fs",
+            "checkpoint %d of %d articles (%.1f MB) written in %.2fs",
+            write.number,
             len(self.clusterer),
-            len(data) / 1e6,
+            len(write.data) / 1e6,
             cost,
         )

@@ -3,17 +3,19 @@ offsets only once a checkpoint holds their articles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from benchmarks.cluster_data import as_article
 from connectors.memory_bus import MemoryBus
-from newsflow.bus import Topics, encode
+from newsflow.bus import Message, Topics, encode
 from newsflow.clustering import StoryClusterer
 from newsflow.clustering.checkpoint import (
     Checkpointer,
     CheckpointPolicy,
     FileCheckpoints,
+    Pending,
     restore,
 )
 from newsflow.config import ClusterSettings, KafkaSettings
@@ -41,20 +43,44 @@ def test_a_checkpoint_is_due_by_time_or_records_within_its_share_of_the_time() -
     )
     clock = Clock()
     policy = CheckpointPolicy(settings, clock)
+    clock.now = 1000.0
+    assert not policy.due()  # nothing handled: nothing to checkpoint, however long
     policy.handled(99)
-    clock.now = 29.0
+    clock.now += 29.0
     assert not policy.due()
     policy.handled(1)
     assert policy.due()  # the record count
-    policy.written(cost_s=5.0)  # a slow checkpoint: the next waits 50 s, 10 times its cost
+    assert policy.begun() == Pending(100, 1000.0)
+    policy.ended(cost_s=5.0)  # a slow checkpoint: the next begins 50 s later, 10x its cost
     policy.handled(500)
     clock.now += 49.0
     assert not policy.due()
     clock.now += 1.0
     assert policy.due()
-    policy.written(cost_s=0.1)
-    clock.now += 30.0
-    assert policy.due()  # the interval alone, without records
+    policy.begun()
+    policy.ended(cost_s=0.1)
+    clock.now += 100.0
+    policy.handled(1)  # the interval counts from the oldest article waiting
+    clock.now += 29.0
+    assert not policy.due()
+    clock.now += 1.0
+    assert policy.due()
+
+
+def test_what_a_failed_checkpoint_held_waits_for_the_next() -> None:
+    settings = ClusterSettings(
+        checkpoint_interval_s=30, checkpoint_records=100, checkpoint_max_share=0.1
+    )
+    clock = Clock()
+    policy = CheckpointPolicy(settings, clock)
+    policy.handled(100)
+    failed = policy.begun()
+    clock.now = 5.0
+    policy.handled(3)
+    policy.ended(cost_s=2.0, unwritten=failed)
+    assert not policy.due()  # the next waits 10x the failed one's cost
+    clock.now = 20.0
+    assert policy.begun() == Pending(103, 0.0)
 
 
 def _clusterer_with(settings: ClusterSettings, count: int) -> StoryClusterer:
@@ -115,7 +141,7 @@ def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_
     limits = BatchLimits(max_records=4, max_wait_s=0.05)
     # A crash after 16 articles: handled in batches of 4, checkpointed after the 12th.
     for _ in range(4):
-        handle_one_batch(worker, limits)
+        handle_one_batch(first, worker, limits)
     assert store.arrivals() == 12
     assert [m.key for m in bus.consumer([TOPICS.extracted], "cluster").poll(100, 0)] == [
         a.id for a in articles[12:]
@@ -131,11 +157,13 @@ def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_
     assert first.committable(closing=False) == []  # the crashed stage never released 12-15
 
 
-def handle_one_batch(worker: Worker, limits: BatchLimits) -> None:
-    """One batch, handled and committed as the runner does, without closing the worker."""
+def handle_one_batch(stage: ClusterStage, worker: Worker, limits: BatchLimits) -> None:
+    """One batch, handled and committed as the runner does, without closing the worker; a
+    checkpoint it began is waited for."""
     batch = worker.consumer.poll(limits.max_records, limits.max_wait_s)
     worker.handler(batch)
-    assert worker.committable is not None
+    assert stage.checkpointer is not None and worker.committable is not None
+    stage.checkpointer.wait()
     worker.consumer.commit(worker.committable(False))
 
 
@@ -165,3 +193,103 @@ def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(tmp_path: P
     run_workers([worker], StopFlag(), BatchLimits(max_records=10, max_wait_s=0.01), committed)
     assert worker.stats.messages == 4
     assert committed_while_running == [True]  # checkpointed and committed before stopping
+
+
+class GatedStore:
+    """A checkpoint store that saves to a file only once `gate` opens, and fails the first
+    `failures` saves (a broker that is away, say)."""
+
+    def __init__(self, path: Path, failures: int = 0) -> None:
+        self.file = FileCheckpoints(path)
+        self.gate = threading.Event()
+        self.failures = failures
+
+    def describe(self) -> str:
+        return f"gated {self.file.describe()}"
+
+    def arrivals(self) -> int | None:
+        return self.file.arrivals()
+
+    def load(self) -> bytes:
+        return self.file.load()
+
+    def save(self, data: bytes, arrivals: int) -> None:
+        self.gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise OSError("the store is away")
+        self.file.save(data, arrivals)
+
+
+def _gated_stage(
+    bus: MemoryBus, store: GatedStore, clock: Clock
+) -> tuple[ClusterStage, Callable[[], list[str | None]]]:
+    """A stage checkpointing every 4 articles to `store`, and a function that hands it the
+    next batch of 4 and returns the keys of the messages it releases for commit then."""
+    settings = ClusterSettings(
+        checkpoint_interval_s=1e6, checkpoint_records=4, checkpoint_max_share=1.0
+    )
+    clusterer = StoryClusterer(settings)
+    policy = CheckpointPolicy(settings, clock)
+    stage = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer, [store], policy))
+    consumer = bus.consumer([TOPICS.extracted], "cluster")
+
+    def next_batch() -> list[str | None]:
+        clock.now += 1.0
+        stage.handle(consumer.poll(4, 0))
+        return _keys(stage.committable(closing=False))
+
+    return stage, next_batch
+
+
+def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stored(
+    tmp_path: Path,
+) -> None:
+    bus, clock = MemoryBus(), Clock()
+    articles = _articles(12)
+    for article in articles:
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    store = GatedStore(tmp_path / "cluster-state")
+    stage, next_batch = _gated_stage(bus, store, clock)
+    assert stage.checkpointer is not None
+    assert next_batch() == []  # checkpoint 1 (articles 0-3) is being written
+    assert next_batch() == []  # the stream goes on; no second checkpoint meanwhile
+    assert store.arrivals() is None
+    store.gate.set()
+    stage.checkpointer.wait()
+    assert store.arrivals() == 4
+    assert _keys(stage.committable(closing=False)) == [articles[3].id]  # 2 (0-7) begins
+    stage.checkpointer.wait()
+    assert _keys(stage.committable(closing=False)) == [articles[7].id]
+    store.gate.clear()
+    assert next_batch() == []  # checkpoint 3 (0-11) waits at the gate
+    store.gate.set()
+    assert _keys(stage.committable(closing=True)) == [articles[11].id]
+    assert store.arrivals() == 12
+
+
+def test_a_failed_checkpoint_releases_nothing_and_the_next_one_makes_it_good(
+    tmp_path: Path,
+) -> None:
+    bus, clock = MemoryBus(), Clock()
+    articles = _articles(4)
+    for article in articles:
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    store = GatedStore(tmp_path / "cluster-state", failures=1)
+    stage, next_batch = _gated_stage(bus, store, clock)
+    assert stage.checkpointer is not None
+    assert next_batch() == []
+    store.gate.set()
+    stage.checkpointer.wait()  # checkpoint 1 failed
+    assert store.arrivals() is None
+    store.gate.clear()
+    clock.now += 1.0
+    assert stage.committable(closing=False) == []  # its articles are due again: 2 begins
+    store.gate.set()
+    stage.checkpointer.wait()
+    assert _keys(stage.committable(closing=False)) == [articles[3].id]
+    assert store.arrivals() == 4
+
+
+def _keys(messages: Sequence[Message]) -> list[str | None]:
+    return [message.key for message in messages]

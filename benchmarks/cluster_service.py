@@ -2,36 +2,41 @@
 
 For each window size: fill a clusterer with `window` synthetic articles (as
 `cluster_speed.py` makes them), write a checkpoint and restore it (timed, with the size and
-the resident memory of the restored window), then run `--measure` more articles twice from
-that restored state: through the clusterer alone, and through the cluster stage on the bus
+the resident memory of the restored window), then run `--measure` more articles from that
+restored state through the clusterer alone and through the cluster stage on the bus
 (decode, cluster, publish clustered articles and stories, checkpoints as the settings'
-policy says, commits at checkpoints, the last checkpoint when the run ends). Prints both
-rates and their ratio, measured in the same run. `--kafka` also runs the stage on a Tansu
-broker (started here), its checkpoints going to the checkpoint topic as well.
+policy says, commits at checkpoints, the last checkpoint when the run ends), `--repeat`
+times, each stage run between two runs of the clusterer alone. Prints each run's rates and
+ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker (started here),
+a new consumer group each time, its checkpoints going to the checkpoint topic as well.
 
 The checkpoint policy is the default one, which a service runs with (every 30 s or 20,000
 articles, at most 10% of the time), so that `--measure` 20,000 includes one checkpoint;
 `--interval S` checkpoints every S seconds instead, to see what more frequent ones cost.
 
     python benchmarks/cluster_service.py [--windows 20000 100000] [--measure 20000]
-        [--interval S] [--kafka]
+        [--interval S] [--repeat 3] [--kafka]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cluster_data import as_article
 from benchmarks.cluster_speed import resident_bytes, synthesise
+from connectors.kafka import KafkaBus
+from connectors.kafka.checkpoints import KafkaCheckpoints
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Bus, Message, Topics, encode
 from newsflow.clustering import Document, StoryClusterer
@@ -63,8 +68,9 @@ class Rate:
         now = time.perf_counter()
         return cls(count / (now - wall), count / (time.process_time() - cpu), now)
 
-    def __truediv__(self, other: Rate) -> str:
-        return f"{self.wall / other.wall:.2f} x alone, {self.cpu / other.cpu:.2f} per CPU second"
+    @classmethod
+    def mean(cls, rates: Sequence[Rate]) -> Rate:
+        return cls(statistics.mean(r.wall for r in rates), statistics.mean(r.cpu for r in rates))
 
 
 @dataclass
@@ -80,6 +86,33 @@ class Run:
     stop_s: float
 
 
+@dataclass
+class Ratios:
+    """A service path's runs, each against the clusterer alone measured just before and
+    just after it (the machine's speed drifts by more than the differences measured)."""
+
+    label: str
+    goal: str
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    def add(self, run: Run, alone: Rate) -> str:
+        self.wall.append(run.rate.wall / alone.wall)
+        self.cpu.append(run.rate.cpu / alone.cpu)
+        return (
+            f"  {self.label:<24} {run.rate.wall:8,.0f} articles/s, alone {alone.wall:,.0f}/s: "
+            f"{self.wall[-1]:.2f} x alone ({self.cpu[-1]:.2f} per CPU second); "
+            f"{run.checkpoints} checkpoints; start {run.startup_s:.1f} s, stop {run.stop_s:.1f} s"
+        )
+
+    def summary(self) -> str:
+        return (
+            f"  {self.label:<24} median {statistics.median(self.wall):.2f} x alone "
+            f"(runs {', '.join(f'{r:.2f}' for r in self.wall)}), per CPU second "
+            f"{statistics.median(self.cpu):.2f}; goal {self.goal}"
+        )
+
+
 def run_service(
     bus: Bus,
     topics: Topics,
@@ -87,9 +120,10 @@ def run_service(
     stores: list[CheckpointStore],
     settings: ClusterSettings,
     count: int,
+    group: str,
 ) -> Run:
     """Cluster `count` articles waiting on the extracted topic through the stage, a service
-    (a member of its group) as `newsflow serve cluster` runs it."""
+    (a member of `group`) as `newsflow serve cluster` runs it."""
     checkpointer = Checkpointer(clusterer, stores, CheckpointPolicy(settings))
     handler = ClusterStage(bus, topics, clusterer, checkpointer)
     first_batch: list[float] = []  # wall and CPU clocks when the first batch came
@@ -106,7 +140,7 @@ def run_service(
         rates[:] = rates or [Rate.since(count, *first_batch)]
         return True
 
-    consumer = bus.consumer([topics.extracted], "bench-cluster", join_group=True)
+    consumer = bus.consumer([topics.extracted], group, join_group=True)
     worker = Worker("cluster", consumer, handle, handler.committable)
     started = time.perf_counter()
     run_workers([worker], StopFlag(), BatchLimits(500, 1.0), until=all_handled)
@@ -130,7 +164,9 @@ def publish(bus: Bus, topic: str, articles: list[Article]) -> None:
     bus.flush()
 
 
-def bench_window(window: int, measure: int, interval_s: float | None, kafka: bool) -> None:
+def bench_window(
+    window: int, measure: int, interval_s: float | None, repeat: int, kafka: bool
+) -> None:
     settings = ClusterSettings()
     if interval_s is not None:
         settings = settings.model_copy(update={"checkpoint_interval_s": interval_s})
@@ -140,7 +176,7 @@ def bench_window(window: int, measure: int, interval_s: float | None, kafka: boo
     filled = StoryClusterer(settings)
     for doc in documents[:window]:
         filled.add(doc)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         store = FileCheckpoints(Path(folder) / "cluster-state")
         started = time.perf_counter()
         data = filled.to_bytes()
@@ -158,49 +194,63 @@ def bench_window(window: int, measure: int, interval_s: float | None, kafka: boo
             f"window {window:,}: checkpoint {len(data) / 1e6:.1f} MB, save {save_s:.2f} s, "
             f"restore {restore_s:.2f} s, restored window {memory / 2**20:,.0f} MiB resident"
         )
-        rest = documents[window:]
         del restored
-        first = alone_rate_of(data, settings, rest)
-        print(f"  clusterer alone          {first.wall:8,.0f} articles/s (before)")
+        rest, topics = documents[window:], Topics.from_settings(KafkaSettings())
+        paths: list[tuple[Ratios, Callable[[int], Run]]] = []
 
-        topics = Topics.from_settings(KafkaSettings())
-        memory_bus = MemoryBus()
-        publish(memory_bus, topics.extracted, articles[window:])
-        service = run_service(
-            memory_bus,
-            topics,
-            StoryClusterer.from_bytes(data, settings),
-            [store],
-            settings,
-            len(rest),
-        )
-        # The machine's speed drifts: the ratio is against the mean of a run before and after.
-        after = alone_rate_of(data, settings, rest)
-        print(f"  clusterer alone          {after.wall:8,.0f} articles/s (after)")
-        alone = Rate((first.wall + after.wall) / 2, (first.cpu + after.cpu) / 2)
+        def in_process(n: int) -> Run:
+            bus = MemoryBus()
+            publish(bus, topics.extracted, articles[window:])
+            clusterer = StoryClusterer.from_bytes(data, settings)
+            return run_service(bus, topics, clusterer, [store], settings, len(rest), "bench")
+
+        paths.append((Ratios("service, in-process bus", ">= 0.8"), in_process))
+        if kafka:
+            tansu = stack.enter_context(tansu_broker(articles[window:]))
+
+            def on_tansu(n: int) -> Run:
+                stores: list[CheckpointStore] = [store, tansu.checkpoints]
+                clusterer = StoryClusterer.from_bytes(data, settings)
+                return run_service(
+                    tansu.bus, tansu.topics, clusterer, stores, settings, len(rest), f"bench-{n}"
+                )
+
+            paths.append((Ratios("service, Tansu broker", "well over 0.5"), on_tansu))
+        alone = [alone_rate_of(data, settings, rest)]
+        for n in range(repeat):
+            for ratios, run_path in paths:
+                run = run_path(n)
+                alone.append(alone_rate_of(data, settings, rest))
+                print(ratios.add(run, Rate.mean(alone[-2:])), flush=True)
+        for ratios, _ in paths:
+            print(ratios.summary())
         print(
-            f"  service, in-process bus  {service.rate.wall:8,.0f} articles/s "
-            f"({service.rate / alone}; goal >= 0.8; "
-            f"{service.checkpoints} checkpoints; stop {service.stop_s:.1f} s)"
+            f"  clusterer alone          {min(a.wall for a in alone):,.0f}-"
+            f"{max(a.wall for a in alone):,.0f} articles/s over {len(alone)} runs"
         )
         if kafka:
-            on_kafka, from_topic_s = run_on_tansu(data, articles[window:], settings, store)
+            gc.collect()
+            started = time.perf_counter()
+            restore([KafkaCheckpoints(tansu.settings)], settings)
             print(
-                f"  service, Tansu broker    {on_kafka.rate.wall:8,.0f} articles/s "
-                f"({on_kafka.rate / alone}; goal > 0.5; "
-                f"{on_kafka.checkpoints} checkpoints; {on_kafka.startup_s:.1f} s to the first "
-                f"batch, group join included; stop {on_kafka.stop_s:.1f} s)"
+                "  restore from the checkpoint topic, empty data dir: "
+                f"{time.perf_counter() - started:.2f} s"
             )
-            print(f"  restore from the checkpoint topic, empty data dir: {from_topic_s:.2f} s")
 
 
-def run_on_tansu(
-    data: bytes, articles: list[Article], settings: ClusterSettings, store: FileCheckpoints
-) -> tuple[Run, float]:
-    """The service on a Tansu broker, and the time a new instance with an empty data
-    directory takes to restore the window from the checkpoint topic afterwards."""
-    from connectors.kafka import KafkaBus
-    from connectors.kafka.checkpoints import KafkaCheckpoints
+@dataclass
+class Tansu:
+    """A Tansu broker holding the articles to cluster, and a bus on it."""
+
+    settings: KafkaSettings
+    bus: KafkaBus
+    topics: Topics
+    checkpoints: KafkaCheckpoints
+
+
+@contextmanager
+def tansu_broker(articles: list[Article]) -> Iterator[Tansu]:
+    """A Tansu broker started here, `articles` published to its extracted topic."""
     from tests.kafka.broker import TansuBroker, free_port, tansu_binary
 
     binary = tansu_binary()
@@ -213,15 +263,10 @@ def run_on_tansu(
         bus = KafkaBus(kafka)
         topics = Topics.from_settings(kafka)
         publish(bus, topics.extracted, articles)
-        clusterer = StoryClusterer.from_bytes(data, settings)
-        stores: list[CheckpointStore] = [store, KafkaCheckpoints(kafka)]
-        run = run_service(bus, topics, clusterer, stores, settings, len(articles))
-        bus.close()
-        del clusterer
-        gc.collect()
-        started = time.perf_counter()
-        restore([KafkaCheckpoints(kafka)], settings)
-        return run, time.perf_counter() - started
+        try:
+            yield Tansu(kafka, bus, topics, KafkaCheckpoints(kafka))
+        finally:
+            bus.close()
     finally:
         broker.stop()
 
@@ -237,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="checkpoint_interval_s (default: the setting's default, 30 s)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each service path (default 3)"
+    )
     parser.add_argument("--kafka", action="store_true", help="also run on a Tansu broker")
     args = parser.parse_args(argv)
     policy = ClusterSettings()
@@ -246,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         f"at most {policy.checkpoint_max_share:.0%} of the time"
     )
     for window in args.windows:
-        bench_window(window, args.measure, args.interval, args.kafka)
+        bench_window(window, args.measure, args.interval, args.repeat, args.kafka)
     return 0
 
 

@@ -222,10 +222,14 @@ class GatedStore:
 
 
 def _gated_stage(
-    bus: MemoryBus, store: GatedStore, clock: Clock
+    store: GatedStore, clock: Clock, articles: list[Article]
 ) -> tuple[ClusterStage, Callable[[], list[str | None]]]:
-    """A stage checkpointing every 4 articles to `store`, and a function that hands it the
-    next batch of 4 and returns the keys of the messages it releases for commit then."""
+    """A stage checkpointing every 4 articles to `store`, `articles` waiting for it, and a
+    function that hands it the next 4 and returns the keys of the messages it releases for
+    commit then."""
+    bus = MemoryBus()
+    for article in articles:
+        bus.publish(TOPICS.extracted, article.id, encode(article))
     settings = ClusterSettings(
         checkpoint_interval_s=1e6, checkpoint_records=4, checkpoint_max_share=1.0
     )
@@ -245,12 +249,9 @@ def _gated_stage(
 def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stored(
     tmp_path: Path,
 ) -> None:
-    bus, clock = MemoryBus(), Clock()
-    articles = _articles(12)
-    for article in articles:
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+    clock, articles = Clock(), _articles(12)
     store = GatedStore(tmp_path / "cluster-state")
-    stage, next_batch = _gated_stage(bus, store, clock)
+    stage, next_batch = _gated_stage(store, clock, articles)
     assert stage.checkpointer is not None
     assert next_batch() == []  # checkpoint 1 (articles 0-3) is being written
     assert next_batch() == []  # the stream goes on; no second checkpoint meanwhile
@@ -271,12 +272,9 @@ def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stor
 def test_a_failed_checkpoint_releases_nothing_and_the_next_one_makes_it_good(
     tmp_path: Path,
 ) -> None:
-    bus, clock = MemoryBus(), Clock()
-    articles = _articles(4)
-    for article in articles:
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+    clock, articles = Clock(), _articles(4)
     store = GatedStore(tmp_path / "cluster-state", failures=1)
-    stage, next_batch = _gated_stage(bus, store, clock)
+    stage, next_batch = _gated_stage(store, clock, articles)
     assert stage.checkpointer is not None
     assert next_batch() == []
     store.gate.set()

@@ -123,7 +123,9 @@ class MinHasher:
     def band_key_rows(self, signatures: Signature) -> npt.NDArray[np.uint64]:
         """The band keys of each row of a 2-d array of signatures, as rows."""
         width = self.bands * self.rows
-        bands = signatures[:, :width].astype(np.uint64).reshape(len(signatures), self.bands, -1)
+        bands = (
+            signatures[:, :width].astype(np.uint64).reshape(len(signatures), self.bands, self.rows)
+        )
         return _mix(bands @ self._band_coefficients + self._band_salts)
 
 

@@ -135,3 +135,27 @@ def test_a_restored_clusterer_keeps_what_it_learned_about_outlets(
 
     assert restored.add(event_write_up("e0c", 0, 9, "outlet-0")).story_id != stories[0]
     assert restored.add(event_write_up("e0d", 0, 9, "outlet-new")).story_id == stories[0]
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        pytest.param([], id="empty window"),
+        pytest.param(
+            [Document(f"short{n}", "Brief", "Too short to shingle.", T0) for n in range(3)],
+            id="no article long enough to shingle",
+        ),
+    ],
+)
+def test_a_window_without_signatures_is_restored(
+    settings: ClusterSettings, documents: list[Document]
+) -> None:
+    """A checkpoint is written once articles were handled, even when none stayed in the
+    window or none had enough words for a signature; restarting from it must work."""
+    clusterer = StoryClusterer(settings)
+    assigned = _assign(clusterer, documents)
+    restored = StoryClusterer.from_bytes(clusterer.to_bytes(), settings)
+    assert len(restored) == len(documents)
+    again = [restored.add(doc).story_id for doc in documents]
+    assert again == [story_id for story_id, *_ in assigned]  # recognised: the same stories
+    assert restored.add(event_write_up("long", 1, 20, "outlet")).story_id

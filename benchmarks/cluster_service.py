@@ -11,10 +11,12 @@ ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker (sta
 a new consumer group each time, its checkpoints going to the checkpoint topic as well.
 
 The checkpoint policy is the default one, which a service runs with (every 30 s or 20,000
-articles, at most 10% of the time), so that `--measure` 20,000 includes one checkpoint;
-`--interval S` checkpoints every S seconds instead, to see what more frequent ones cost.
+articles, at most 10% of the time), so that `--measure` 30,000 includes one checkpoint with
+the stream going on while it is written (the child process encoding it counts in the CPU
+rate); `--interval S` checkpoints every S seconds instead, to see what more frequent ones
+cost.
 
-    python benchmarks/cluster_service.py [--windows 20000 100000] [--measure 20000]
+    python benchmarks/cluster_service.py [--windows 20000 100000] [--measure 30000]
         [--interval S] [--repeat 3] [--kafka]
 """
 
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -47,6 +51,7 @@ from newsflow.clustering.checkpoint import (
     FileCheckpoints,
     restore,
 )
+from newsflow.clustering.forked import encoded_in_child
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage, document_of
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
@@ -56,8 +61,9 @@ from schemas import Article
 @dataclass(frozen=True)
 class Rate:
     """Articles per second of wall time, and per second of this process's CPU time (all
-    its threads); the second hardly moves with the load other processes put on the machine,
-    but leaves out the broker's work and the waits on it."""
+    its threads, and the child processes that encoded checkpoints); the second hardly moves
+    with the load other processes put on the machine, but leaves out the broker's work and
+    the waits on it."""
 
     wall: float
     cpu: float
@@ -66,11 +72,17 @@ class Rate:
     @classmethod
     def since(cls, count: int, wall: float, cpu: float) -> Rate:
         now = time.perf_counter()
-        return cls(count / (now - wall), count / (time.process_time() - cpu), now)
+        return cls(count / (now - wall), count / (cpu_seconds() - cpu), now)
 
     @classmethod
     def mean(cls, rates: Sequence[Rate]) -> Rate:
         return cls(statistics.mean(r.wall for r in rates), statistics.mean(r.cpu for r in rates))
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 @dataclass
@@ -129,7 +141,7 @@ def run_service(
     first_batch: list[float] = []  # wall and CPU clocks when the first batch came
 
     def handle(messages: Sequence[Message]) -> None:
-        first_batch[:] = first_batch or [time.perf_counter(), time.process_time()]
+        first_batch[:] = first_batch or [time.perf_counter(), cpu_seconds()]
         handler.handle(messages)
 
     rates: list[Rate] = []
@@ -149,10 +161,44 @@ def run_service(
     return Run(rate, checkpointer.written, first_batch[0] - started, stopped - rate.until)
 
 
+def checkpoint_cost_on_stage(
+    data: bytes, settings: ClusterSettings, documents: list[Document]
+) -> str:
+    """What a checkpoint costs the stage's thread: encoding the window there, against a fork
+    whose child encodes it while the thread goes on adding `documents` (slower meanwhile, as
+    the pages it writes are copied), each time after as many added with no child."""
+    clusterer = StoryClusterer.from_bytes(data, settings)
+    half = len(documents) // 2
+
+    def add_all(docs: list[Document]) -> float:
+        started = time.perf_counter()
+        for doc in docs:
+            clusterer.add(doc)
+        return time.perf_counter() - started
+
+    plain_s = add_all(documents[:half])
+    started = time.perf_counter()
+    clusterer.to_bytes()
+    inline_s = time.perf_counter() - started
+    started = time.perf_counter()
+    encoded = encoded_in_child(clusterer.to_bytes)
+    fork_s = time.perf_counter() - started
+    reader = threading.Thread(target=encoded)
+    reader.start()
+    during_s = add_all(documents[half : 2 * half])
+    reader.join()
+    return (
+        f"checkpoint on the stage's thread: encoding there {inline_s:.2f} s; forked "
+        f"{fork_s * 1000:.0f} ms, then {half:,} articles at {half / during_s:,.0f}/s while "
+        f"the child encodes against {half / plain_s:,.0f}/s without one: "
+        f"{fork_s + during_s - plain_s:.2f} s in all"
+    )
+
+
 def alone_rate_of(data: bytes, settings: ClusterSettings, documents: list[Document]) -> Rate:
     """The clusterer's rate alone, restored from `data`, over `documents`."""
     clusterer = StoryClusterer.from_bytes(data, settings)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     for doc in documents:
         clusterer.add(doc)
     return Rate.since(len(documents), wall, cpu)
@@ -196,6 +242,7 @@ def bench_window(
         )
         del restored
         rest, topics = documents[window:], Topics.from_settings(KafkaSettings())
+        print(f"  {checkpoint_cost_on_stage(data, settings, rest[:8_000])}")
         paths: list[tuple[Ratios, Callable[[int], Run]]] = []
 
         def in_process(n: int) -> Run:
@@ -268,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--windows", type=int, nargs="+", default=[20_000, 100_000])
-    parser.add_argument("--measure", type=int, default=20_000, help="articles measured")
+    parser.add_argument("--measure", type=int, default=30_000, help="articles measured")
     parser.add_argument(
         "--interval",
         type=float,

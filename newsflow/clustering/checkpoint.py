@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from newsflow.clustering.clusterer import StoryClusterer
+from newsflow.clustering.forked import encoded_in_child
 from newsflow.clustering.snapshot import (
     PREFIX_BYTES,
     SnapshotError,
@@ -165,8 +166,9 @@ class _Write:
     number: int
     pending: Pending
     started: float
-    data: bytes
+    encoded: Callable[[], bytes]  # the window's bytes as it stood at the start; call once
     arrivals: int
+    size: int = 0
     error: Exception | None = None
     thread: threading.Thread | None = None
 
@@ -174,11 +176,12 @@ class _Write:
 class Checkpointer:
     """Writes the clusterer's window to its stores when the policy says so, or when asked.
 
-    A checkpoint due while the stream runs is taken in two steps, like Flink's asynchronous
-    snapshots: the window is encoded on the caller's thread (it must not change meanwhile),
-    then written to the stores on a thread of its own while the stream goes on. Checkpoints
-    are numbered; `durable` is the latest one that every store holds. Each holds everything
-    handled before it began, so a failed one is made good by the next.
+    A checkpoint due while the stream runs costs the caller's thread only a fork: a child
+    process encodes the window as it stood at that instant (`newsflow.clustering.forked`),
+    and a thread of the checkpoint's own takes the bytes and writes them to the stores while
+    the stream goes on, like Flink's asynchronous snapshots. Checkpoints are numbered;
+    `durable` is the latest one that every store holds. Each holds everything handled before
+    it began, so a failed one is made good by the next.
     """
 
     def __init__(
@@ -208,7 +211,8 @@ class Checkpointer:
         self.policy.handled(records)
         if self._writing is not None or not self.policy.due():
             return None
-        write = self._begin()
+        started = time.perf_counter()
+        write = self._begin(started, encoded_in_child(self.clusterer.to_bytes))
         write.thread = threading.Thread(
             target=self._save, args=(write,), name=f"checkpoint-{write.number}", daemon=True
         )
@@ -224,25 +228,28 @@ class Checkpointer:
         """Write a checkpoint of everything handled so far, after the one being written, and
         wait for it; raises what a store raised. Returns its number."""
         self.wait()
-        write = self._begin()
+        started = time.perf_counter()
+        data = self.clusterer.to_bytes()  # waited for anyway: no child needed
+        write = self._begin(started, lambda: data)
         self._save(write)
         self._end(write)
         if write.error is not None:
             raise write.error
         return write.number
 
-    def _begin(self) -> _Write:
-        started = time.perf_counter()
+    def _begin(self, started: float, encoded: Callable[[], bytes]) -> _Write:
+        """A checkpoint of the window as it is now, its bytes given by `encoded`."""
         self._begun += 1
         pending = self.policy.begun()
-        data = self.clusterer.to_bytes()
-        return _Write(self._begun, pending, started, data, self.clusterer.arrivals)
+        return _Write(self._begun, pending, started, encoded, self.clusterer.arrivals)
 
     def _save(self, write: _Write) -> None:
         """Save to every store (on the checkpoint's thread); a failure is kept, not raised."""
         try:
+            data = write.encoded()
+            write.size = len(data)
             for store in self.stores:
-                store.save(write.data, write.arrivals)
+                store.save(data, write.arrivals)
         except Exception as exc:
             write.error = exc
 
@@ -276,6 +283,6 @@ class Checkpointer:
             "checkpoint %d of %d articles (%.1f MB) written in %.2fs",
             write.number,
             len(self.clusterer),
-            len(write.data) / 1e6,
+            write.size / 1e6,
             cost,
         )

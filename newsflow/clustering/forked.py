@@ -33,9 +33,9 @@ def encoded_in_child(encode: Callable[[], bytes]) -> Callable[[], bytes]:
     """Run `encode` in a forked child on this process as it is now; returns a function that
     waits for the bytes (call it once, on any thread). That function raises `SnapshotError`
     when the child failed, saying why. Where `os.fork` is missing (Windows), or fails,
-    `encode` runs here and now instead."""
+    `encode` runs here and now instead (`encoded_here`)."""
     if not hasattr(os, "fork"):
-        return _done(encode())
+        return encoded_here(encode)
     read_end, write_end = os.pipe()
     gc.freeze()  # the parent's collections leave the shared objects alone meanwhile
     try:
@@ -44,7 +44,7 @@ def encoded_in_child(encode: Callable[[], bytes]) -> Callable[[], bytes]:
         gc.unfreeze()
         os.close(read_end)
         os.close(write_end)
-        return _done(encode())
+        return encoded_here(encode)
     if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
         _child(encode, read_end, write_end)
     os.close(write_end)
@@ -52,15 +52,15 @@ def encoded_in_child(encode: Callable[[], bytes]) -> Callable[[], bytes]:
     def result() -> bytes:
         try:
             with open(read_end, "rb") as pipe:
-                data = pipe.read()
+                outcome, data = pipe.read(1), pipe.read()  # the bytes are not copied again
         finally:
             _, status = os.waitpid(pid, 0)
             gc.unfreeze()
         code = os.waitstatus_to_exitcode(status)
-        if data[:1] == _OK and code == 0:
-            return data[1:]
-        if data[:1] == _FAILED:
-            raise SnapshotError(f"encoding the window failed: {data[1:].decode(errors='replace')}")
+        if outcome == _OK and code == 0:
+            return data
+        if outcome == _FAILED:
+            raise SnapshotError(f"encoding the window failed: {data.decode(errors='replace')}")
         raise SnapshotError(f"the process encoding the window ended with status {code}")
 
     return result
@@ -90,5 +90,8 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _done(data: bytes) -> Callable[[], bytes]:
+def encoded_here(encode: Callable[[], bytes]) -> Callable[[], bytes]:
+    """Run `encode` now, on this thread; returns a function that gives its bytes (the same
+    shape as `encoded_in_child`, for a caller that waits for the bytes anyway)."""
+    data = encode()
     return lambda: data

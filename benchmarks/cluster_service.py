@@ -2,11 +2,12 @@
 
 For each window size: fill a clusterer with `window` synthetic articles (as
 `cluster_speed.py` makes them), write a checkpoint and restore it (timed, with the size and
-the resident memory of the restored window), then run `--measure` more articles from that
-restored state through the clusterer alone and through the cluster stage on the bus
-(decode, cluster, publish clustered articles and stories, checkpoints as the settings'
-policy says, commits at checkpoints, the last checkpoint when the run ends), `--repeat`
-times, each stage run between two runs of the clusterer alone. Prints each run's rates and
+the resident memory of the restored window, and the clusterer's process started and
+restored as a service starts it), then run `--measure` more articles from that restored
+state through the clusterer alone and through the cluster stage on the bus (decode, hand
+over to the clusterer's process, publish clustered articles and stories, checkpoints as the
+settings' policy says, commits at checkpoints, the last checkpoint when the run ends),
+`--repeat` times, each stage run between two runs of the clusterer alone. Prints each run's rates and
 ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker (started here),
 a new consumer group each time, its checkpoints going to the checkpoint topic as well.
 
@@ -31,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from newsflow.clustering.checkpoint import (
     restore,
 )
 from newsflow.clustering.forked import encoded_in_child
+from newsflow.clustering.process import ClustererProcess
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage, document_of
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
@@ -70,19 +72,28 @@ class Rate:
     until: float = 0.0  # the wall clock at the end of the measurement
 
     @classmethod
-    def since(cls, count: int, wall: float, cpu: float) -> Rate:
+    def since(cls, count: int, wall: float, cpu: float, cpu_now: float | None = None) -> Rate:
         now = time.perf_counter()
-        return cls(count / (now - wall), count / (cpu_seconds() - cpu), now)
+        cpu_now = cpu_seconds() if cpu_now is None else cpu_now
+        return cls(count / (now - wall), count / (cpu_now - cpu), now)
 
     @classmethod
     def mean(cls, rates: Sequence[Rate]) -> Rate:
         return cls(statistics.mean(r.wall for r in rates), statistics.mean(r.cpu for r in rates))
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its children that have ended."""
+def cpu_seconds(clusterer: ClustererProcess | None = None) -> float:
+    """CPU time of this process and of its children that have ended, and of the running
+    `clusterer`'s process and its ended children (the forks that encoded checkpoints)."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    own = times.user + times.system + times.children_user + times.children_system
+    if clusterer is None or clusterer.pid is None:
+        return own
+    # /proc/PID/stat after the command's closing parenthesis: utime, stime, cutime and cstime
+    # are fields 12-15, in clock ticks
+    fields = Path(f"/proc/{clusterer.pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = sum(int(value) for value in fields[11:15])
+    return own + ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -128,34 +139,38 @@ class Ratios:
 def run_service(
     bus: Bus,
     topics: Topics,
-    clusterer: StoryClusterer,
+    initial: CheckpointStore,
     stores: list[CheckpointStore],
     settings: ClusterSettings,
     count: int,
     group: str,
 ) -> Run:
     """Cluster `count` articles waiting on the extracted topic through the stage, a service
-    (a member of `group`) as `newsflow serve cluster` runs it."""
-    checkpointer = Checkpointer(clusterer, stores, CheckpointPolicy(settings))
-    handler = ClusterStage(bus, topics, clusterer, checkpointer)
-    first_batch: list[float] = []  # wall and CPU clocks when the first batch came
-
-    def handle(messages: Sequence[Message]) -> None:
-        first_batch[:] = first_batch or [time.perf_counter(), cpu_seconds()]
-        handler.handle(messages)
-
-    rates: list[Rate] = []
-
-    def all_handled() -> bool:
-        if worker.stats.messages < count:
-            return False
-        rates[:] = rates or [Rate.since(count, *first_batch)]
-        return True
-
-    consumer = bus.consumer([topics.extracted], group, join_group=True)
-    worker = Worker("cluster", consumer, handle, handler.committable)
+    (a member of `group`) as `newsflow serve cluster` runs it: its clusterer's process
+    restored from `initial`, its checkpoints written to `stores`."""
     started = time.perf_counter()
-    run_workers([worker], StopFlag(), BatchLimits(500, 1.0), until=all_handled)
+    with closing(ClustererProcess([initial], settings)) as clusterer:
+        checkpointer = Checkpointer(clusterer.snapshot, stores, CheckpointPolicy(settings))
+        handler = ClusterStage(bus, topics, clusterer, checkpointer)
+        first_batch: list[float] = []  # wall and CPU clocks when the first batch came
+
+        def handle(messages: Sequence[Message]) -> None:
+            first_batch[:] = first_batch or [time.perf_counter(), cpu_seconds(clusterer)]
+            handler.handle(messages)
+
+        rates: list[Rate] = []
+
+        def all_published() -> bool:
+            if worker.stats.messages < count:
+                return False
+            if not rates:  # the batch in hand published, as the runner's next idle poll would
+                worker.consumer.commit(handler.committable(False, idle=True))
+                rates.append(Rate.since(count, *first_batch, cpu_now=cpu_seconds(clusterer)))
+            return True
+
+        consumer = bus.consumer([topics.extracted], group, join_group=True)
+        worker = Worker("cluster", consumer, handle, handler.committable)
+        run_workers([worker], StopFlag(), BatchLimits(500, 1.0), until=all_published)
     stopped = time.perf_counter()
     [rate] = rates
     return Run(rate, checkpointer.written, first_batch[0] - started, stopped - rate.until)
@@ -164,9 +179,9 @@ def run_service(
 def checkpoint_cost_on_stage(
     data: bytes, settings: ClusterSettings, documents: list[Document]
 ) -> str:
-    """What a checkpoint costs the stage's thread: encoding the window there, against a fork
-    whose child encodes it while the thread goes on adding `documents` (slower meanwhile, as
-    the pages it writes are copied), each time after as many added with no child."""
+    """What a checkpoint costs the clusterer's thread: encoding the window there, against a
+    fork whose child encodes it while the thread goes on adding `documents` (slower meanwhile,
+    as the pages it writes are copied), each time after as many added with no child."""
     clusterer = StoryClusterer.from_bytes(data, settings)
     half = len(documents) // 2
 
@@ -188,7 +203,7 @@ def checkpoint_cost_on_stage(
     during_s = add_all(documents[half : 2 * half])
     reader.join()
     return (
-        f"checkpoint on the stage's thread: encoding there {inline_s:.2f} s; forked "
+        f"checkpoint on the clusterer's thread: encoding there {inline_s:.2f} s; forked "
         f"{fork_s * 1000:.0f} ms, then {half:,} articles at {half / during_s:,.0f}/s while "
         f"the child encodes against {half / plain_s:,.0f}/s without one: "
         f"{fork_s + during_s - plain_s:.2f} s in all"
@@ -225,8 +240,8 @@ def bench_window(
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         store = FileCheckpoints(Path(folder) / "cluster-state")
         started = time.perf_counter()
-        data = filled.to_bytes()
-        store.save(data, filled.arrivals)
+        data, arrivals = filled.to_bytes(), filled.arrivals
+        store.save(data, arrivals)
         save_s = time.perf_counter() - started
         del filled
         gc.collect()
@@ -241,15 +256,23 @@ def bench_window(
             f"restore {restore_s:.2f} s, restored window {memory / 2**20:,.0f} MiB resident"
         )
         del restored
+        gc.collect()
+        started = time.perf_counter()
+        ClustererProcess([store], settings).close()
+        print(
+            f"  the clusterer's process started and restored in {time.perf_counter() - started:.2f} s"
+        )
         rest, topics = documents[window:], Topics.from_settings(KafkaSettings())
         print(f"  {checkpoint_cost_on_stage(data, settings, rest[:8_000])}")
         paths: list[tuple[Ratios, Callable[[int], Run]]] = []
 
+        initial = FileCheckpoints(Path(folder) / "initial-state")  # each run starts from it
+        initial.save(data, arrivals)
+
         def in_process(n: int) -> Run:
             bus = MemoryBus()
             publish(bus, topics.extracted, articles[window:])
-            clusterer = StoryClusterer.from_bytes(data, settings)
-            return run_service(bus, topics, clusterer, [store], settings, len(rest), "bench")
+            return run_service(bus, topics, initial, [store], settings, len(rest), "bench")
 
         paths.append((Ratios("service, in-process bus", ">= 0.8"), in_process))
         if kafka:
@@ -257,9 +280,8 @@ def bench_window(
 
             def on_tansu(n: int) -> Run:
                 stores: list[CheckpointStore] = [store, tansu.checkpoints]
-                clusterer = StoryClusterer.from_bytes(data, settings)
                 return run_service(
-                    tansu.bus, tansu.topics, clusterer, stores, settings, len(rest), f"bench-{n}"
+                    tansu.bus, tansu.topics, initial, stores, settings, len(rest), f"bench-{n}"
                 )
 
             paths.append((Ratios("service, Tansu broker", "well over 0.5"), on_tansu))

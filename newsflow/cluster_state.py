@@ -3,14 +3,13 @@ checkpoint topic when Kafka is configured (so that the service can move to anoth
 
 from __future__ import annotations
 
-from newsflow.clustering import StoryClusterer
 from newsflow.clustering.checkpoint import (
     Checkpointer,
     CheckpointPolicy,
     CheckpointStore,
     FileCheckpoints,
-    restore,
 )
+from newsflow.clustering.process import ClustererProcess
 from newsflow.config import Settings
 
 STATE_FILE = "cluster-state"
@@ -26,11 +25,14 @@ def checkpoint_stores(settings: Settings) -> list[CheckpointStore]:
     return stores
 
 
-def restored_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer from the newest checkpoint of any store (empty when there is none)."""
-    return restore(checkpoint_stores(settings), settings.cluster)
+def start_clusterer(settings: Settings) -> ClustererProcess:
+    """The clusterer's process, restored from the newest checkpoint of any store (empty when
+    there is none); raises `SnapshotError` when that checkpoint is unusable."""
+    return ClustererProcess(checkpoint_stores(settings), settings.cluster)
 
 
-def checkpointer(settings: Settings, clusterer: StoryClusterer) -> Checkpointer:
+def checkpointer(settings: Settings, clusterer: ClustererProcess) -> Checkpointer:
     """Checkpoints of `clusterer` to every store, on the settings' interval."""
-    return Checkpointer(clusterer, checkpoint_stores(settings), CheckpointPolicy(settings.cluster))
+    return Checkpointer(
+        clusterer.snapshot, checkpoint_stores(settings), CheckpointPolicy(settings.cluster)
+    )

@@ -33,8 +33,8 @@ from connectors.memory_bus import MemoryBus
 from connectors.search import open_remote_store
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Bus, Topics
-from newsflow.cluster_state import checkpointer, restored_clusterer
-from newsflow.clustering import StoryClusterer
+from newsflow.cluster_state import checkpointer, start_clusterer
+from newsflow.clustering.process import ClustererProcess
 from newsflow.config import Settings
 from newsflow.ingest import Progress, ingest
 from newsflow.linking.stage import LinkStage, link_topics, open_link_stage
@@ -165,11 +165,6 @@ def open_feed_state(settings: Settings) -> FeedState:
     return FeedState.in_data_dir(settings.data_dir)
 
 
-def open_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer, restored from its newest checkpoint when there is one."""
-    return restored_clusterer(settings)
-
-
 def link_state_path(settings: Settings) -> Path:
     return settings.data_dir / "link-state"
 
@@ -177,8 +172,9 @@ def link_state_path(settings: Settings) -> Path:
 class Pipeline:
     """Bus, store, clusterer, fetcher and feed state for one process, built from settings."""
 
-    def __init__(self, settings: Settings, clusterer: StoryClusterer | None = None) -> None:
-        """`clusterer`: one already restored; by default it is restored on first use."""
+    def __init__(self, settings: Settings, clusterer: ClustererProcess | None = None) -> None:
+        """`clusterer`: one already started (closed with the pipeline); by default it is
+        started, and restored, on first use."""
         self.settings = settings
         self.topics = Topics.from_settings(settings.kafka)
         self.bus = open_bus(settings)
@@ -206,9 +202,10 @@ class Pipeline:
         return self._store
 
     @property
-    def clusterer(self) -> StoryClusterer:
+    def clusterer(self) -> ClustererProcess:
+        """The clusterer's process, started on first use."""
         if self._clusterer is None:
-            self._clusterer = open_clusterer(self.settings)
+            self._clusterer = start_clusterer(self.settings)
         return self._clusterer
 
     @property
@@ -342,6 +339,8 @@ class Pipeline:
         return result
 
     def close(self) -> None:
+        if self._clusterer is not None:
+            self._clusterer.close()
         self.bus.close()
         if self._store is not None:
             self._store.close()

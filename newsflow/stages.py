@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
@@ -20,9 +20,11 @@ from typing import Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
-from newsflow.clustering import Assignment, Document, StoryClusterer, StoryState
+from newsflow.clustering import Assignment, Document, StoryState
 from newsflow.clustering.checkpoint import Checkpointer
+from newsflow.clustering.process import ClustererProcess
 from newsflow.store import SearchStore
+from newsflow.worker import CommitHook
 from schemas import Article, Story
 
 log = logging.getLogger(__name__)
@@ -70,15 +72,17 @@ class Stage:
 @runtime_checkable
 class CommitGate(Protocol):
     """A handler whose batches may not be committed as soon as they are handled (the cluster
-    stage commits at checkpoints). The runner asks it after every batch, on every empty poll
-    and when it stops. Without it, a handled batch is committed at once."""
+    stage commits at checkpoints, and finishes a batch only once the next one came). The
+    runner asks it after every batch, on every empty poll (`idle`) and when it stops. Without
+    it, a handled batch is committed at once."""
 
-    def committable(self, closing: bool) -> Sequence[Message]:
-        """Handled messages now safe to commit; `closing`: the runner stops, make all safe."""
+    def committable(self, closing: bool, idle: bool = False) -> Sequence[Message]:
+        """Handled messages now safe to commit; `idle`: no batch came, finish the work in
+        hand; `closing`: the runner stops, finish it and make all safe."""
         ...
 
 
-def commit_gate(handler: object) -> Callable[[bool], Sequence[Message]] | None:
+def commit_gate(handler: object) -> CommitHook | None:
     """The `committable` hook of `handler`, if it has one."""
     return handler.committable if isinstance(handler, CommitGate) else None
 
@@ -125,20 +129,37 @@ def document_of(article: Article) -> Document:
 
 
 @dataclass
+class _InHand:
+    """A batch given to the clusterer: its messages, the articles among them, and, once the
+    clusterer is done with it, their assignments."""
+
+    messages: list[Message]
+    articles: list[Article]
+    assignments: list[Assignment] | None = None
+
+
+@dataclass
 class ClusterStage(Stage):
     """Extracted articles in; clustered articles and story updates out: per batch, one
     record for each story the batch touched, as it stands at the end of the batch (in a
     backfill a story's articles mostly come in one batch, and the index upserts by id).
 
+    The clusterer runs in a process of its own, one batch ahead (`ClustererProcess`):
+    `handle` gives it a batch, then publishes what it did with the batch before, so that it
+    adds while this process publishes and fetches. The latest batch is published once the
+    next one comes, the input is idle, or the stage closes (`committable`); its messages are
+    committable only then.
+
     With a `checkpointer`, offsets are committable only once a checkpoint of the window
-    holds their articles (see `committable`); a batch delivered again after a crash is
-    recognised by article id.
+    holds their articles too; a batch delivered again after a crash is recognised by
+    article id.
     """
 
-    clusterer: StoryClusterer
+    clusterer: ClustererProcess
     checkpointer: Checkpointer | None = None
-    # The latest handled message of each partition: not yet in a checkpoint; in checkpoint
-    # number N (being written); safe to commit.
+    _in_hand: list[_InHand] = field(default_factory=list, init=False)
+    # The latest published message of each partition: not yet in a checkpoint; in
+    # checkpoint number N (being written); safe to commit.
     _held: dict[tuple[str, int], Message] = field(default_factory=dict, init=False)
     _in_checkpoint: list[tuple[int, dict[tuple[str, int], Message]]] = field(
         default_factory=list, init=False
@@ -148,33 +169,54 @@ class ClusterStage(Stage):
     name = "cluster"
 
     def handle(self, messages: Sequence[Message]) -> None:
+        batch = list(messages)
+        if not self._in_hand or self._in_hand[-1].messages != batch:
+            # (the same batch again, after publishing the one before failed, is with the
+            # clusterer already)
+            articles = [a for a in (self.decoded(m, Article) for m in batch) if a is not None]
+            self.clusterer.submit([document_of(article) for article in articles])
+            self._in_hand.append(_InHand(batch, articles))
+        self._publish_in_hand(keep=1)
+
+    def _publish_in_hand(self, keep: int) -> None:
+        """Publish what the clusterer did with each batch in hand, oldest first, but for the
+        latest `keep`."""
+        while len(self._in_hand) > keep:
+            batch = self._in_hand[0]
+            if batch.assignments is None:
+                batch.assignments = self.clusterer.take()
+            self._publish(batch.articles, batch.assignments)
+            self._in_hand.pop(0)
+            for message in batch.messages:
+                self._held[(message.topic, message.partition)] = message
+            if self.checkpointer is None:
+                self._safe.update(self._held)
+                self._held.clear()
+            else:
+                self._checkpointed(self.checkpointer.handled(len(batch.messages)))
+
+    def _publish(self, articles: list[Article], assignments: list[Assignment]) -> None:
+        """Each article under its story, then each story touched as it stands at the end."""
         stories: dict[str, Story] = {}  # the latest record of each story the batch touched
-        for message in messages:
-            article = self.decoded(message, Article)
-            if article is not None:
-                assignment = self.clusterer.add(document_of(article))
-                self._publish_article(article, assignment)
-                for absorbed in assignment.merged:
-                    stories[absorbed.id] = story_record(absorbed, merged_into=assignment.story_id)
-                stories[assignment.story_id] = story_record(assignment.story)
+        for article, assignment in zip(articles, assignments, strict=True):
+            self._publish_article(article, assignment)
+            for absorbed in assignment.merged:
+                stories[absorbed.id] = story_record(absorbed, merged_into=assignment.story_id)
+            stories[assignment.story_id] = story_record(assignment.story)
         for story in stories.values():
             self.bus.publish(
                 self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
             )
         self.bus.flush()
-        for message in messages:
-            self._held[(message.topic, message.partition)] = message
-        if self.checkpointer is None:
-            self._safe.update(self._held)
-            self._held.clear()
-        else:
-            self._checkpointed(self.checkpointer.handled(len(messages)))
 
-    def committable(self, closing: bool) -> list[Message]:
-        """The handled messages whose offsets may be committed now (one per partition, the
-        latest), each once: those a checkpoint that every store holds has taken in. While
-        messages wait, a checkpoint begins when one is due by time (so an idle stage commits
-        too), or, `closing`, is written at once and waited for."""
+    def committable(self, closing: bool, idle: bool = False) -> list[Message]:
+        """The published messages whose offsets may be committed now (one per partition, the
+        latest), each once: those a checkpoint that every store holds has taken in. `idle`
+        or `closing`, the batch in hand is published first. While messages wait, a
+        checkpoint begins when one is due by time (so an idle stage commits too), or,
+        `closing`, is written at once and waited for."""
+        if idle or closing:
+            self._publish_in_hand(keep=0)
         checkpointer = self.checkpointer
         if checkpointer is not None:
             if closing:

@@ -13,7 +13,7 @@ succeeded (at-least-once), or, for a worker with a `committable` hook (the clust
 whatever it releases last. A handler that raises gets the same batch again, with backoff,
 until it succeeds or the service is asked to stop; uncommitted messages are then redelivered
 to whichever member owns their partitions next. SIGTERM and SIGINT finish the batch in hand,
-commit it and close the consumer.
+commit it and close the consumer. A handler that raises `StageBroken` stops the runner.
 """
 
 from __future__ import annotations
@@ -33,6 +33,18 @@ from newsflow.bus import BusConsumer, Message
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[Message]], None]
+
+
+class StageBroken(RuntimeError):
+    """A handler failure that handling the batch again cannot mend (the cluster stage's
+    clusterer process ended, and its window with it): the runner stops and raises it, so
+    that the service is restarted and what was not committed is delivered again."""
+
+
+class CommitHook(Protocol):
+    """A handler's say on what may be committed (`newsflow.stages.CommitGate.committable`)."""
+
+    def __call__(self, closing: bool, idle: bool = False) -> Sequence[Message]: ...
 
 
 @runtime_checkable
@@ -79,7 +91,7 @@ class Worker:
     consumer: BusConsumer
     handler: Handler
     # Handled messages safe to commit now (`newsflow.stages.CommitGate`); None: each batch.
-    committable: Callable[[bool], Sequence[Message]] | None = None
+    committable: CommitHook | None = None
     stats: WorkerStats = field(default_factory=WorkerStats)
     _retry: _Retry = field(default_factory=_Retry, repr=False)
     _reported_at: float = field(default_factory=time.monotonic, repr=False)
@@ -198,11 +210,13 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
         worker.stats.last_poll = len(batch)
         _record_lag(worker)
     if not batch:
-        if worker.committable is not None:  # idle: a checkpoint may be due by time
-            _commit(worker, ())
+        if worker.committable is not None:  # idle: work in hand, a checkpoint due by time
+            _commit(worker, (), idle=True)
         return
     try:
         worker.handler(batch)
+    except StageBroken:
+        raise
     except Exception:
         worker.stats.handler_failures += 1
         retry.failures += 1
@@ -220,10 +234,13 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
     log.debug("stage %s: batch of %d done, lag %s", worker.name, len(batch), worker.stats.lag)
 
 
-def _commit(worker: Worker, handled: Sequence[Message]) -> None:
+def _commit(worker: Worker, handled: Sequence[Message], idle: bool = False) -> None:
     """Commit `handled`, or, behind a commit gate, whatever the gate releases now."""
+    gate = worker.committable
     try:
-        worker.consumer.commit(handled if worker.committable is None else worker.committable(False))
+        worker.consumer.commit(handled if gate is None else gate(False, idle=idle))
+    except StageBroken:
+        raise
     except Exception as exc:  # the offsets stay pending and go out with a later commit
         log.warning("stage %s: commit failed, will retry with the next batch: %s", worker.name, exc)
 

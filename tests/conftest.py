@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from newsflow.clustering.checkpoint import CheckpointStore
+from newsflow.clustering.process import ClustererProcess
+from newsflow.config import ClusterSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -45,3 +49,24 @@ def root_logging_restored() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+StartClusterer = Callable[..., ClustererProcess]
+
+
+@pytest.fixture
+def start_clusterer() -> Iterator[StartClusterer]:
+    """Starts the clusterer's processes, `start_clusterer(settings, stores=())`, each closed
+    when the test ends."""
+    started: list[ClustererProcess] = []
+
+    def start(
+        settings: ClusterSettings, stores: Sequence[CheckpointStore] = ()
+    ) -> ClustererProcess:
+        process = ClustererProcess(stores, settings)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.close()

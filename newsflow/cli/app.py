@@ -17,7 +17,7 @@ from newsflow.cli.errors import ReportingGroup
 from newsflow.config import CONFIG_ENV, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from newsflow.clustering import StoryClusterer
+    from newsflow.clustering.process import ClustererProcess
 
 app = typer.Typer(
     name="newsflow",
@@ -54,15 +54,15 @@ def settings_for(data_dir: Path | None = None) -> Settings:
         fail(f"configuration error: {exc}")
 
 
-def restored_clusterer(settings: Settings) -> StoryClusterer:
-    """The clusterer restored from its saved state; exits with a clear error, before any work
-    starts, when that state cannot be restored with these settings (the cluster stage would
-    otherwise fail mid-run)."""
+def started_clusterer(settings: Settings) -> ClustererProcess:
+    """The clusterer's process, restored from its saved state; exits with a clear error,
+    before any work starts, when that state cannot be restored with these settings (the
+    cluster stage would otherwise fail mid-run)."""
+    from newsflow.cluster_state import start_clusterer
     from newsflow.clustering.snapshot import SnapshotError
-    from newsflow.pipeline import open_clusterer
 
     try:
-        return open_clusterer(settings)
+        return start_clusterer(settings)
     except SnapshotError as exc:
         fail(str(exc))
 

@@ -26,6 +26,7 @@ from newsflow.clustering.checkpoint import (
     CheckpointPolicy,
     FileCheckpoints,
     restore,
+    snapshots_of,
 )
 from newsflow.clustering.records import assignment_record, document_from_record
 from newsflow.clustering.snapshot import SnapshotError
@@ -152,7 +153,7 @@ def cluster(
     except (MalformedLine, UnicodeDecodeError) as exc:
         fail(f"{input_path}: {exc}")
     if stores:
-        Checkpointer(clusterer, stores, CheckpointPolicy(settings)).write()
+        Checkpointer(snapshots_of(clusterer), stores, CheckpointPolicy(settings)).write()
     if link_state is not None and linker is not None:
         save_link_state(link_state, linker)
     output.note(f"{written} articles clustered into {output_path}")

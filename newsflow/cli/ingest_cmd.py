@@ -20,8 +20,8 @@ from newsflow.cli.app import (
     app,
     fail,
     feed_list_from,
-    restored_clusterer,
     settings_for,
+    started_clusterer,
 )
 from newsflow.cli.show import print_stories
 from newsflow.clustering.snapshot import SnapshotError
@@ -112,7 +112,7 @@ def run_command(
     settings = settings_for(data_dir)
     feed_list = feed_list_from(feeds)
     # Restored once (a bad state is refused before any work), then kept for every poll.
-    with Pipeline(settings, restored_clusterer(settings)) as pipeline:
+    with Pipeline(settings, started_clusterer(settings)) as pipeline:
         if once:
             result = _poll(pipeline, feed_list, list(feed_list.groups()))
             if failed := result.failed_feeds():

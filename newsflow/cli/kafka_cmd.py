@@ -15,8 +15,8 @@ from newsflow.cli.app import (
     JsonOption,
     app,
     fail,
-    restored_clusterer,
     settings_for,
+    started_clusterer,
 )
 from newsflow.config import Settings
 from newsflow.pipeline import Pipeline, stages_on, subscriptions
@@ -110,7 +110,7 @@ def reprocess(
     output.note(f"rewound {rewound.group} on {len(offsets)} partition(s)")
     if services_running:
         return
-    clusterer = None if only_index else restored_clusterer(settings)
+    clusterer = None if only_index else started_clusterer(settings)
     with Pipeline(settings, clusterer) as pipeline, StopFlag().on_signals() as stop:
         workers = [
             pipeline.worker(name) for name in (["index"] if only_index else stages_on(settings))

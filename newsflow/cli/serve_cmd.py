@@ -23,15 +23,15 @@ from newsflow.cli.app import (
     app,
     fail,
     feed_list_from,
-    restored_clusterer,
     settings_for,
+    started_clusterer,
 )
 from newsflow.cli.kafka_cmd import batch_limits, kafka_settings_or_fail
 from newsflow.pipeline import STAGES, Pipeline, StageOff
 from newsflow.worker import StopFlag
 
 if TYPE_CHECKING:
-    from newsflow.clustering import StoryClusterer
+    from newsflow.clustering.process import ClustererProcess
     from newsflow.config import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def serve_command(
             "(docker compose does); without a server use `newsflow run --feeds`"
         )
     feed_list = feed_list_from(feeds)
-    restored_clusterer(settings_for(data_dir))  # flow runs restore it; refuse a bad state first
+    started_clusterer(settings_for(data_dir)).close()  # flow runs restore it; refuse a bad one
 
     from prefect import serve
 
@@ -109,7 +109,7 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
         STAGES[stage].check_on(settings)
     except StageOff as exc:
         fail(str(exc))
-    clusterer = restored_clusterer(settings) if stage == "cluster" else None
+    clusterer = started_clusterer(settings) if stage == "cluster" else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from flows.consume import run_stage
 
@@ -131,7 +131,7 @@ def _serve_stage(stage: str, heartbeat: Path | None, data_dir: Path | None) -> N
 
 
 def _pipeline_when_reachable(
-    settings: Settings, clusterer: StoryClusterer | None, stop: StopFlag
+    settings: Settings, clusterer: ClustererProcess | None, stop: StopFlag
 ) -> Pipeline | None:
     """The stage's pipeline once its producer reaches the broker (None if stopped first).
 

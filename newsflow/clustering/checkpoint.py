@@ -101,6 +101,35 @@ def restore(stores: Sequence[CheckpointStore], settings: ClusterSettings) -> Sto
     return clusterer
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The window encoded, after `arrivals` arrivals, holding `articles` articles."""
+
+    data: bytes
+    arrivals: int
+    articles: int
+
+
+# Begins a snapshot of the window as it is now (`background`: encoded while the stream goes
+# on; otherwise the caller waits anyway) and returns a function that waits for it, to be
+# called once, on any thread; that function raises `SnapshotError` when the snapshot failed.
+Snapshotter = Callable[[bool], Callable[[], Snapshot]]
+
+
+def snapshots_of(clusterer: StoryClusterer) -> Snapshotter:
+    """Snapshots of a clusterer in this process: encoded by a forked child while the stream
+    goes on (`newsflow.clustering.forked`), or here when the caller waits for them anyway.
+    (The cluster service's clusterer runs in a process of its own and takes its own,
+    `newsflow.clustering.process`.)"""
+
+    def begin(background: bool) -> Callable[[], Snapshot]:
+        arrivals, articles = clusterer.arrivals, len(clusterer)
+        encoded = (encoded_in_child if background else encoded_here)(clusterer.to_bytes)
+        return lambda: Snapshot(encoded(), arrivals, articles)
+
+    return begin
+
+
 class CheckpointPolicy:
     """When the next checkpoint is due: once articles wait for one, when the oldest has
     waited `checkpoint_interval_s` or `checkpoint_records` have come, but never so often
@@ -166,9 +195,9 @@ class _Write:
     number: int
     pending: Pending
     started: float
-    encoded: Callable[[], bytes]  # the window's bytes as it stood at the start; call once
-    arrivals: int
+    snapshot: Callable[[], Snapshot]  # the window as it stood at the start; call once
     size: int = 0
+    articles: int = 0
     error: Exception | None = None
     thread: threading.Thread | None = None
 
@@ -176,21 +205,23 @@ class _Write:
 class Checkpointer:
     """Writes the clusterer's window to its stores when the policy says so, or when asked.
 
-    A checkpoint due while the stream runs costs the caller's thread only a fork: a child
-    process encodes the window as it stood at that instant (`newsflow.clustering.forked`),
-    and a thread of the checkpoint's own takes the bytes and writes them to the stores while
-    the stream goes on, like Flink's asynchronous snapshots. Checkpoints are numbered;
+    A checkpoint due while the stream runs costs the caller's thread no encoding: the
+    window as it stood at that instant is encoded elsewhere (see `Snapshotter`), and a thread
+    of the checkpoint's own takes the bytes and writes them to the stores while the stream
+    goes on, like Flink's asynchronous snapshots. Checkpoints are numbered;
     `durable` is the latest one that every store holds. Each holds everything handled before
     it began, so a failed one is made good by the next.
     """
 
     def __init__(
         self,
-        clusterer: StoryClusterer,
+        snapshots: Snapshotter,
         stores: Sequence[CheckpointStore],
         policy: CheckpointPolicy,
     ) -> None:
-        self.clusterer = clusterer
+        """`snapshots`: of the window, as `snapshots_of` or `ClustererProcess.snapshot` give
+        them."""
+        self.snapshots = snapshots
         self.stores = list(stores)
         self.policy = policy
         self.written = 0  # checkpoints written so far
@@ -235,21 +266,20 @@ class Checkpointer:
         return write.number
 
     def _begin(self, background: bool) -> _Write:
-        """A checkpoint of the window as it is now: encoded by a forked child while the
-        stream goes on (`background`), or here, when the caller waits for it anyway."""
+        """A checkpoint of the window as it is now: encoded while the stream goes on
+        (`background`), or at once, when the caller waits for it anyway."""
         started = time.perf_counter()
-        encode = encoded_in_child if background else encoded_here
-        encoded = encode(self.clusterer.to_bytes)
+        snapshot = self.snapshots(background)
         self._begun += 1
-        return _Write(self._begun, self.policy.begun(), started, encoded, self.clusterer.arrivals)
+        return _Write(self._begun, self.policy.begun(), started, snapshot)
 
     def _save(self, write: _Write) -> None:
         """Save to every store (on the checkpoint's thread); a failure is kept, not raised."""
         try:
-            data = write.encoded()
-            write.size = len(data)
+            snapshot = write.snapshot()
+            write.size, write.articles = len(snapshot.data), snapshot.articles
             for store in self.stores:
-                store.save(data, write.arrivals)
+                store.save(snapshot.data, snapshot.arrivals)
         except Exception as exc:
             write.error = exc
 
@@ -282,7 +312,7 @@ class Checkpointer:
         log.info(
             "checkpoint %d of %d articles (%.1f MB) written in %.2fs",
             write.number,
-            len(self.clusterer),
+            write.articles,
             write.size / 1e6,
             cost,
         )

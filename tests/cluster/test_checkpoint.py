@@ -18,11 +18,13 @@ from newsflow.clustering.checkpoint import (
     Pending,
     restore,
 )
+from newsflow.clustering.process import ClustererProcess
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage, document_of
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
 from tests.cluster.conftest import event_write_up
+from tests.conftest import StartClusterer
 
 TOPICS = Topics.from_settings(KafkaSettings())
 
@@ -108,11 +110,13 @@ def _articles(count: int) -> list[Article]:
 
 
 def _stage(
-    bus: MemoryBus, clusterer: StoryClusterer, store: FileCheckpoints, settings: ClusterSettings
+    bus: MemoryBus, clusterer: ClustererProcess, store: FileCheckpoints, settings: ClusterSettings
 ) -> tuple[ClusterStage, Worker]:
     ticks = iter(range(1_000_000))
     policy = CheckpointPolicy(settings, clock=lambda: float(next(ticks)))  # 1 s a look
-    handler = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer, [store], policy))
+    handler = ClusterStage(
+        bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy)
+    )
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     return handler, Worker("cluster", consumer, handler.handle, handler.committable)
 
@@ -124,7 +128,7 @@ def _stories(bus: MemoryBus) -> Iterator[tuple[str, str | None]]:
 
 
 def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_state(
-    tmp_path: Path,
+    tmp_path: Path, start_clusterer: StartClusterer
 ) -> None:
     settings = ClusterSettings(
         checkpoint_interval_s=1e6, checkpoint_records=10, checkpoint_max_share=1.0
@@ -137,7 +141,7 @@ def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_
     for article in articles:
         bus.publish(TOPICS.extracted, article.id, encode(article))
     store = FileCheckpoints(tmp_path / "cluster-state")
-    first, worker = _stage(bus, StoryClusterer(settings), store, settings)
+    first, worker = _stage(bus, start_clusterer(settings), store, settings)
     limits = BatchLimits(max_records=4, max_wait_s=0.05)
     # A crash after 16 articles: handled in batches of 4, checkpointed after the 12th.
     for _ in range(4):
@@ -147,8 +151,7 @@ def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_
         a.id for a in articles[12:]
     ]
 
-    restored = restore([store], settings)
-    _, worker = _stage(bus, restored, store, settings)
+    _, worker = _stage(bus, start_clusterer(settings, [store]), store, settings)
     run_workers([worker], StopFlag(), limits, until=lambda: worker.stats.messages >= 12)
     assert worker.stats.messages == 12  # articles 12-23: 12-15 a second time
     assert dict(_stories(bus)) == expected  # redelivered ones got their stories again
@@ -158,16 +161,20 @@ def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_
 
 
 def handle_one_batch(stage: ClusterStage, worker: Worker, limits: BatchLimits) -> None:
-    """One batch, handled and committed as the runner does, without closing the worker; a
-    checkpoint it began is waited for."""
+    """One batch, handled and committed as the runner does when no batch follows at once
+    (so the stage publishes it), without closing the worker; a checkpoint it began is waited
+    for."""
     batch = worker.consumer.poll(limits.max_records, limits.max_wait_s)
     worker.handler(batch)
     assert stage.checkpointer is not None and worker.committable is not None
+    committable = worker.committable(False, idle=True)
     stage.checkpointer.wait()
-    worker.consumer.commit(worker.committable(False))
+    worker.consumer.commit([*committable, *worker.committable(False)])
 
 
-def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(tmp_path: Path) -> None:
+def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(
+    tmp_path: Path, start_clusterer: StartClusterer
+) -> None:
     settings = ClusterSettings(
         checkpoint_interval_s=30, checkpoint_records=1000, checkpoint_max_share=1.0
     )
@@ -175,17 +182,19 @@ def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(tmp_path: P
     for article in _articles(4):
         bus.publish(TOPICS.extracted, article.id, encode(article))
     clock, store = Clock(), FileCheckpoints(tmp_path / "cluster-state")
-    clusterer = StoryClusterer(settings)
+    clusterer = start_clusterer(settings)
     policy = CheckpointPolicy(settings, clock)
-    handler = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer, [store], policy))
+    handler = ClusterStage(
+        bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy)
+    )
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     worker = Worker("cluster", consumer, handler.handle, handler.committable)
     rounds = iter(range(100))
     committed_while_running: list[bool] = []
 
     def committed() -> bool:
-        if worker.stats.batches == 1:
-            clock.now = 31.0  # no article arrives any more, and the interval passes
+        if bus.records(TOPICS.clustered):  # published (on an idle poll): no article
+            clock.now = 31.0  # arrives any more, and the interval passes
         if not bus.consumer([TOPICS.extracted], "cluster").poll(100, 0):
             committed_while_running.append(store.arrivals() == 4)
         return bool(committed_while_running) or next(rounds) == 99
@@ -222,7 +231,7 @@ class GatedStore:
 
 
 def _gated_stage(
-    store: GatedStore, clock: Clock, articles: list[Article]
+    store: GatedStore, clock: Clock, articles: list[Article], start_clusterer: StartClusterer
 ) -> tuple[ClusterStage, Callable[[], list[str | None]]]:
     """A stage checkpointing every 4 articles to `store`, `articles` waiting for it, and a
     function that hands it the next 4 and returns the keys of the messages it releases for
@@ -233,25 +242,25 @@ def _gated_stage(
     settings = ClusterSettings(
         checkpoint_interval_s=1e6, checkpoint_records=4, checkpoint_max_share=1.0
     )
-    clusterer = StoryClusterer(settings)
+    clusterer = start_clusterer(settings)
     policy = CheckpointPolicy(settings, clock)
-    stage = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer, [store], policy))
+    stage = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy))
     consumer = bus.consumer([TOPICS.extracted], "cluster")
 
     def next_batch() -> list[str | None]:
         clock.now += 1.0
         stage.handle(consumer.poll(4, 0))
-        return _keys(stage.committable(closing=False))
+        return _keys(stage.committable(closing=False, idle=True))
 
     return stage, next_batch
 
 
 def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stored(
-    tmp_path: Path,
+    tmp_path: Path, start_clusterer: StartClusterer
 ) -> None:
     clock, articles = Clock(), _articles(12)
     store = GatedStore(tmp_path / "cluster-state")
-    stage, next_batch = _gated_stage(store, clock, articles)
+    stage, next_batch = _gated_stage(store, clock, articles, start_clusterer)
     assert stage.checkpointer is not None
     assert next_batch() == []  # checkpoint 1 (articles 0-3) is being written
     assert next_batch() == []  # the stream goes on; no second checkpoint meanwhile
@@ -273,11 +282,11 @@ def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stor
 
 
 def test_a_failed_checkpoint_releases_nothing_and_the_next_one_makes_it_good(
-    tmp_path: Path,
+    tmp_path: Path, start_clusterer: StartClusterer
 ) -> None:
     clock, articles = Clock(), _articles(4)
     store = GatedStore(tmp_path / "cluster-state", failures=1)
-    stage, next_batch = _gated_stage(store, clock, articles)
+    stage, next_batch = _gated_stage(store, clock, articles, start_clusterer)
     assert stage.checkpointer is not None
     assert next_batch() == []
     store.gate.set()

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from benchmarks.cluster_data import as_article
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Topics, encode
-from newsflow.clustering import Document, StoryClusterer
+from newsflow.clustering import Document
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage
 from schemas import Article, Story
 from tests.cluster.conftest import bridged_stories, event_write_up
+from tests.conftest import StartClusterer
 
 TOPICS = Topics.from_settings(KafkaSettings())
 
@@ -23,16 +24,18 @@ def _handle(stage: ClusterStage, bus: MemoryBus, documents: Sequence[Document]) 
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     batch = consumer.poll(1000, 0)
     stage.handle(batch)
-    consumer.commit(batch)
+    consumer.commit(stage.committable(False, idle=True))
 
 
 def _story_records(bus: MemoryBus) -> list[Story]:
     return [Story.model_validate_json(m.value) for m in bus.records(TOPICS.stories)]
 
 
-def test_a_batch_publishes_each_story_it_touched_once_as_it_stands_at_the_end() -> None:
+def test_a_batch_publishes_each_story_it_touched_once_as_it_stands_at_the_end(
+    start_clusterer: StartClusterer,
+) -> None:
     bus = MemoryBus()
-    stage = ClusterStage(bus, TOPICS, StoryClusterer(ClusterSettings()))
+    stage = ClusterStage(bus, TOPICS, start_clusterer(ClusterSettings()))
     _handle(stage, bus, [event_write_up(f"a{n}", n % 3, 18, f"outlet-{n}") for n in range(9)])
     clustered = [Article.model_validate_json(m.value) for m in bus.records(TOPICS.clustered)]
     assert len(clustered) == 9  # every article, each under its story
@@ -45,10 +48,12 @@ def test_a_batch_publishes_each_story_it_touched_once_as_it_stands_at_the_end() 
     assert [(r.id, r.article_count) for r in latest] == [(records[0].id, 4)]
 
 
-def test_a_story_merged_away_in_a_batch_is_published_as_merged_into_the_survivor() -> None:
+def test_a_story_merged_away_in_a_batch_is_published_as_merged_into_the_survivor(
+    start_clusterer: StartClusterer,
+) -> None:
     settings = ClusterSettings(join_threshold=0.3, merge_threshold=0.3)
     bus = MemoryBus()
-    stage = ClusterStage(bus, TOPICS, StoryClusterer(settings))
+    stage = ClusterStage(bus, TOPICS, start_clusterer(settings))
     _handle(stage, bus, bridged_stories())
     by_id = {r.id: r for r in _story_records(bus)}
     [absorbed] = [r for r in by_id.values() if r.merged_into is not None]

@@ -6,9 +6,18 @@ import os
 import signal
 from collections.abc import Sequence
 
+import pytest
+
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Message
-from newsflow.worker import BatchLimits, StopFlag, Worker, collect_batch, run_workers
+from newsflow.worker import (
+    BatchLimits,
+    StageBroken,
+    StopFlag,
+    Worker,
+    collect_batch,
+    run_workers,
+)
 
 
 def filled_bus(count: int) -> MemoryBus:
@@ -50,6 +59,21 @@ def test_a_failing_handler_gets_the_same_batch_again_and_nothing_is_committed_be
     assert stage.stats.handler_failures == 1
     # a new member of the group starts after the committed batch
     assert bus.consumer(["t"], "g").poll(10, 0.0) == []
+
+
+def test_a_broken_stage_stops_the_runner_instead_of_retrying_and_commits_nothing():
+    bus = filled_bus(6)
+    calls: list[int] = []
+
+    def handler(messages: Sequence[Message]) -> None:
+        calls.append(len(messages))
+        raise StageBroken("its state is gone")
+
+    stage = Worker("cluster", bus.consumer(["t"], "g"), handler)
+    with pytest.raises(StageBroken, match="its state is gone"):
+        run_workers([stage], StopFlag(), BatchLimits(max_records=6, max_wait_s=0.1))
+    assert calls == [6]  # not handed the batch again
+    assert len(bus.consumer(["t"], "g").poll(10, 0.0)) == 6  # all delivered again
 
 
 def test_sigterm_sets_the_stop_flag_and_the_previous_handler_comes_back():

@@ -13,15 +13,16 @@ from benchmarks.cluster_data import syndicated_copy
 from connectors.memory_bus import MemoryBus
 from connectors.sqlite_store import SqliteStore
 from newsflow.bus import Topics, decode
-from newsflow.clustering import Document, StoryClusterer
+from newsflow.clustering import Document
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.extract import article_from_text
 from newsflow.linking import E5Embedder, StoryLinker
 from newsflow.linking.stage import LinkStage, group_record, link_topics, open_link_stage
 from newsflow.linking.state import LinkStateError
 from newsflow.outcomes import Skip
-from newsflow.stages import ClusterStage, IndexStage, StageHandler, publish_article
+from newsflow.stages import ClusterStage, CommitGate, IndexStage, StageHandler, publish_article
 from schemas import Article, Story
+from tests.conftest import StartClusterer
 from tests.linking.conftest import qwq_stream, source_item
 
 _FETCHED = datetime(2025, 3, 8, tzinfo=UTC)
@@ -39,6 +40,8 @@ def _drain(bus: MemoryBus, topics: list[str], group: str, handler: StageHandler)
     while batch := consumer.poll(3, 0):
         handler.handle(batch)
         consumer.commit(batch)
+    if isinstance(handler, CommitGate):  # the input is idle: its batch in hand is finished
+        handler.committable(False, idle=True)
 
 
 @dataclass
@@ -48,13 +51,14 @@ class Topology:
     settings: ClusterSettings
     model: E5Embedder
     store_path: Path
+    start_clusterer: StartClusterer
     bus: MemoryBus = field(default_factory=MemoryBus)
     topics: Topics = field(default_factory=lambda: Topics.from_settings(KafkaSettings()))
 
     link_state: Path | None = None
 
     def __post_init__(self) -> None:
-        self.cluster = ClusterStage(self.bus, self.topics, StoryClusterer(self.settings))
+        self.cluster = ClusterStage(self.bus, self.topics, self.start_clusterer(self.settings))
         linker = StoryLinker(self.settings, self.model)
         self.link = LinkStage(self.bus, self.topics, linker, self.link_state)
         self.store = SqliteStore(self.store_path)
@@ -86,9 +90,12 @@ def _unclustered_pair() -> tuple[list[Document], Document]:
 
 
 def test_linked_stories_are_one_story_in_the_store(
-    tmp_path: Path, linking_settings: ClusterSettings, model: E5Embedder
+    tmp_path: Path,
+    linking_settings: ClusterSettings,
+    model: E5Embedder,
+    start_clusterer: StartClusterer,
 ) -> None:
-    topology = Topology(linking_settings, model, tmp_path / "store.db")
+    topology = Topology(linking_settings, model, tmp_path / "store.db", start_clusterer)
     stream = qwq_stream()
     articles = {doc.id: _article(doc) for doc in stream}
     topology.publish(stream)
@@ -107,7 +114,10 @@ def test_linked_stories_are_one_story_in_the_store(
     assert {article.story_id for article in others}.isdisjoint({story_id})
     assert len(listed) == 3  # the launch, Manus, GPT-4.5
     unlinked = Topology(
-        linking_settings.model_copy(update={"link_threshold": 1.0}), model, tmp_path / "u.db"
+        linking_settings.model_copy(update={"link_threshold": 1.0}),
+        model,
+        tmp_path / "u.db",
+        start_clusterer,
     )
     unlinked.publish(stream)
     unlinked.run()
@@ -124,9 +134,12 @@ def test_linked_stories_are_one_story_in_the_store(
 
 
 def test_a_story_growing_after_its_link_stays_in_the_group(
-    tmp_path: Path, linking_settings: ClusterSettings, model: E5Embedder
+    tmp_path: Path,
+    linking_settings: ClusterSettings,
+    model: E5Embedder,
+    start_clusterer: StartClusterer,
 ) -> None:
-    topology = Topology(linking_settings, model, tmp_path / "store.db")
+    topology = Topology(linking_settings, model, tmp_path / "store.db", start_clusterer)
     english, german = _unclustered_pair()
     topology.publish([english[1], german])
     topology.run()
@@ -144,10 +157,15 @@ def test_a_story_growing_after_its_link_stays_in_the_group(
 
 
 def test_a_restarted_stage_keeps_its_links(
-    tmp_path: Path, linking_settings: ClusterSettings, model: E5Embedder
+    tmp_path: Path,
+    linking_settings: ClusterSettings,
+    model: E5Embedder,
+    start_clusterer: StartClusterer,
 ) -> None:
     state = tmp_path / "link-state"
-    topology = Topology(linking_settings, model, tmp_path / "store.db", link_state=state)
+    topology = Topology(
+        linking_settings, model, tmp_path / "store.db", start_clusterer, link_state=state
+    )
     english, german = _unclustered_pair()
     topology.publish([english[1], german])
     topology.run()

@@ -1,0 +1,212 @@
+"""The clusterer in a process of its own, a batch ahead of the stage that feeds it.
+
+Clustering is pure Python and takes a core; so does a pure-Python Kafka client (encoding,
+batching, its network threads). In one process they take turns on one interpreter lock, and
+measured on a Tansu broker the cluster service ran at about 0.6 of the clusterer alone, the
+rest lost to the client's work and the switches between its threads and the stage's. In a
+process of its own the clusterer adds one batch while the stage publishes the one before and
+fetches the next, each on its own core.
+
+`ClustererProcess` is the parent's handle: `submit` a batch of documents, and `take` the
+assignments of the oldest batch submitted, in order. The child restores the window from the
+checkpoint stores itself (so a restart decodes the window once, in the process that keeps
+it), and takes snapshots for checkpoints: forked from the child, which has no other
+threads than the one passing a snapshot on (`newsflow.clustering.forked`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from newsflow.clustering.checkpoint import CheckpointStore, Snapshot, restore, snapshots_of
+from newsflow.clustering.model import Assignment, Document
+from newsflow.clustering.snapshot import SnapshotError
+from newsflow.config import ClusterSettings
+from newsflow.worker import StageBroken
+
+# Spawned, not forked: the parent may already run a Kafka client's threads, whose locks a
+# forked child could inherit held.
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+class ClustererProcessFailed(StageBroken):
+    """The clusterer's process failed or ended; its window is gone with it, and what the
+    stage handled since the last checkpoint must be delivered again (a restart does that)."""
+
+
+class ClustererProcess:
+    """A `StoryClusterer` in a child process: batches in, assignments out, in order."""
+
+    def __init__(self, stores: Sequence[CheckpointStore], settings: ClusterSettings) -> None:
+        """Start the child, which restores the window from the newest checkpoint among
+        `stores`; raises what the restore raised (`SnapshotError` for an unusable
+        checkpoint, `BusUnavailable` for a checkpoint topic out of reach)."""
+        self._commands, child_commands = _CONTEXT.Pipe()
+        self._snapshots, child_snapshots = _CONTEXT.Pipe(duplex=False)
+        self._process = _CONTEXT.Process(
+            target=_serve,
+            args=(
+                child_commands,
+                child_snapshots,
+                list(stores),
+                settings,
+                logging.getLogger().getEffectiveLevel(),
+            ),
+            name="newsflow-clusterer",
+            daemon=True,
+        )
+        self._process.start()
+        child_commands.close()
+        child_snapshots.close()
+        self._submitted = 0  # batches whose assignments have not been taken
+        self.articles = 0  # in the window, as of the latest batch taken
+        try:
+            ready = self._receive()
+        except ClustererProcessFailed:
+            self.close()
+            raise
+        if isinstance(ready, Exception):
+            self.close()
+            raise ready
+        self.articles = ready
+
+    def __len__(self) -> int:
+        return self.articles
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (for monitoring)."""
+        return self._process.pid
+
+    def submit(self, documents: Sequence[Document]) -> None:
+        """Queue a batch for the clusterer; it starts on it once the batches before are done."""
+        self._send(("add", list(documents)))
+        self._submitted += 1
+
+    def take(self) -> list[Assignment]:
+        """The assignments of the oldest batch submitted, one per document, in order (waits
+        for them)."""
+        if not self._submitted:
+            raise ValueError("no batch submitted")
+        assignments, self.articles = self._receive()
+        self._submitted -= 1
+        return list(assignments)
+
+    def snapshot(self, background: bool) -> Callable[[], Snapshot]:
+        """Begin a snapshot of the window once the batches submitted so far are in it; returns
+        a function that waits for it (see `newsflow.clustering.checkpoint.Snapshotter`)."""
+        self._send(("snapshot", background))
+
+        def result() -> Snapshot:
+            try:
+                outcome: tuple[int, int, str | None] = self._snapshots.recv()
+                arrivals, articles, error = outcome
+                if error is not None:
+                    raise SnapshotError(error)
+                return Snapshot(self._snapshots.recv_bytes(), arrivals, articles)
+            except (EOFError, OSError) as exc:
+                raise SnapshotError("the clusterer's process ended during a snapshot") from exc
+
+        return result
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the child (batches not taken are dropped) and wait for it to end."""
+        with contextlib.suppress(OSError):  # it ended already
+            self._commands.send(None)
+        self._process.join(timeout_s)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._commands.close()
+        self._snapshots.close()
+
+    def _send(self, command: tuple[str, Any]) -> None:
+        try:
+            self._commands.send(command)
+        except OSError as exc:
+            raise self._failed() from exc
+
+    def _receive(self) -> Any:
+        try:
+            reply = self._commands.recv()
+        except (EOFError, OSError) as exc:
+            raise self._failed() from exc
+        if isinstance(reply, ClustererProcessFailed):
+            raise reply
+        return reply
+
+    def _failed(self) -> ClustererProcessFailed:
+        self._process.join(1.0)
+        return ClustererProcessFailed(
+            f"the clusterer's process ended (exit code {self._process.exitcode})"
+        )
+
+
+def _serve(
+    commands: Connection,
+    snapshots: Connection,
+    stores: list[CheckpointStore],
+    settings: ClusterSettings,
+    log_level: int,
+) -> None:  # pragma: no cover - runs in the child; checked through `ClustererProcess`
+    """The child: restore, then add batches and take snapshots, in the order they come, until
+    told to stop or the parent is gone (its end of the pipe closed)."""
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):  # the parent stops; this one follows
+        signal.signal(stop_signal, signal.SIG_IGN)
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        clusterer = restore(stores, settings)
+    except Exception as exc:  # raised in the parent: a damaged state, a store out of reach
+        try:
+            commands.send(exc)
+        except Exception:  # one that does not pickle
+            commands.send(ClustererProcessFailed(f"{type(exc).__name__}: {exc}"))
+        return
+    commands.send(len(clusterer))
+    snapshots_here = snapshots_of(clusterer)
+    passing_on: threading.Thread | None = None
+    while (command := _next(commands)) is not None:
+        kind, argument = command
+        if kind == "add":
+            try:
+                assignments = [clusterer.add(document) for document in argument]
+            except Exception:
+                commands.send(ClustererProcessFailed(traceback.format_exc(limit=5)))
+                return
+            commands.send((assignments, len(clusterer)))
+        else:
+            if passing_on is not None:
+                passing_on.join()  # the parent takes snapshots one at a time
+            snapshot = snapshots_here(argument)
+            passing_on = threading.Thread(target=_pass_on, args=(snapshots, snapshot), daemon=True)
+            passing_on.start()
+
+
+def _next(commands: Connection) -> tuple[str, Any] | None:  # pragma: no cover - in the child
+    """The next command; None once told to stop or the parent is gone."""
+    try:
+        command: tuple[str, Any] | None = commands.recv()
+    except EOFError:
+        return None
+    return command
+
+
+def _pass_on(
+    snapshots: Connection, snapshot: Callable[[], Snapshot]
+) -> None:  # pragma: no cover - runs in the child
+    """Send the snapshot to the parent once the forked encoder has it."""
+    try:
+        done = snapshot()
+    except SnapshotError as exc:
+        snapshots.send((0, 0, str(exc)))
+        return
+    snapshots.send((done.arrivals, done.articles, None))
+    snapshots.send_bytes(done.data)

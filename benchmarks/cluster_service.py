@@ -164,12 +164,13 @@ def run_service(
             if worker.stats.messages < count:
                 return False
             if not rates:  # the batch in hand published, as the runner's next idle poll would
-                worker.consumer.commit(handler.committable(False, idle=True))
+                handler.finish()
+                worker.consumer.commit(handler.committable(False))
                 rates.append(Rate.since(count, *first_batch, cpu_now=cpu_seconds(clusterer)))
             return True
 
         consumer = bus.consumer([topics.extracted], group, join_group=True)
-        worker = Worker("cluster", consumer, handle, handler.committable)
+        worker = Worker("cluster", consumer, handle, handler)
         run_workers([worker], StopFlag(), BatchLimits(500, 1.0), until=all_published)
     stopped = time.perf_counter()
     [rate] = rates

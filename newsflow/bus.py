@@ -99,6 +99,12 @@ class PoisonMessage(ValueError):
     """A message that cannot be decoded into the model its topic carries."""
 
 
+class StageBroken(RuntimeError):
+    """A stage that can process no message until it is restarted (the cluster stage whose
+    clusterer process ended, and its window with it): the runner stops rather than retry,
+    so that the service restarts and what was not committed is delivered again."""
+
+
 def encode(record: BaseModel) -> bytes:
     """Serialise a schema record as a message value."""
     return record.model_dump_json().encode("utf-8")

@@ -45,11 +45,10 @@ from newsflow.stages import (
     DeadLetterLog,
     IndexStage,
     StageHandler,
-    commit_gate,
     publish_article,
 )
 from newsflow.store import SearchStore
-from newsflow.worker import BatchLimits, StopFlag, Worker, drained, run_workers
+from newsflow.worker import BatchLimits, CommitGate, StopFlag, Worker, drained, run_workers
 from schemas import Article
 
 # How long the in-process runner waits for a batch to fill on the embedded bus.
@@ -290,7 +289,8 @@ class Pipeline:
         handler = spec.build(self)  # before subscribing, so a bad state fails first
         subscription = subscriptions(self.settings)[stage]
         consumer = self.bus.consumer(subscription.topics, subscription.group, join_group=join_group)
-        return Worker(stage, consumer, handler.handle, commit_gate(handler))
+        gate = handler if isinstance(handler, CommitGate) else None
+        return Worker(stage, consumer, handler.handle, gate)
 
     def process(self) -> dict[str, int]:
         """Run the consuming stages until the published articles are processed: in-process

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -24,7 +24,6 @@ from newsflow.clustering import Assignment, Document, StoryState
 from newsflow.clustering.checkpoint import Checkpointer
 from newsflow.clustering.process import ClustererProcess
 from newsflow.store import SearchStore
-from newsflow.worker import CommitHook
 from schemas import Article, Story
 
 log = logging.getLogger(__name__)
@@ -69,24 +68,6 @@ class Stage:
             return None
 
 
-@runtime_checkable
-class CommitGate(Protocol):
-    """A handler whose batches may not be committed as soon as they are handled (the cluster
-    stage commits at checkpoints, and finishes a batch only once the next one came). The
-    runner asks it after every batch, on every empty poll (`idle`) and when it stops. Without
-    it, a handled batch is committed at once."""
-
-    def committable(self, closing: bool, idle: bool = False) -> Sequence[Message]:
-        """Handled messages now safe to commit; `idle`: no batch came, finish the work in
-        hand; `closing`: the runner stops, finish it and make all safe."""
-        ...
-
-
-def commit_gate(handler: object) -> CommitHook | None:
-    """The `committable` hook of `handler`, if it has one."""
-    return handler.committable if isinstance(handler, CommitGate) else None
-
-
 def article_headers(article: Article, stage: str) -> dict[str, str]:
     """Message headers: the producing stage and where the article came from."""
     headers = {"newsflow.stage": stage, "newsflow.url": article.url}
@@ -128,6 +109,10 @@ def document_of(article: Article) -> Document:
     )
 
 
+def _positions(messages: Sequence[Message]) -> list[tuple[str, int, int]]:
+    return [(message.topic, message.partition, message.offset) for message in messages]
+
+
 @dataclass
 class _InHand:
     """A batch given to the clusterer: its messages, the articles among them, and, once the
@@ -147,12 +132,13 @@ class ClusterStage(Stage):
     The clusterer runs in a process of its own, one batch ahead (`ClustererProcess`):
     `handle` gives it a batch, then publishes what it did with the batch before, so that it
     adds while this process publishes and fetches. The latest batch is published once the
-    next one comes, the input is idle, or the stage closes (`committable`); its messages are
-    committable only then.
+    next one comes, the input is idle (`finish`), or the stage closes; its messages are
+    committable only then (this is a `newsflow.worker.CommitGate`).
 
     With a `checkpointer`, offsets are committable only once a checkpoint of the window
-    holds their articles too; a batch delivered again after a crash is recognised by
-    article id.
+    holds their articles too. A checkpoint begins only with no batch in hand, so that it
+    never holds an article whose records are not published; a batch delivered again after a
+    crash is recognised by article id.
     """
 
     clusterer: ClustererProcess
@@ -168,15 +154,54 @@ class ClusterStage(Stage):
 
     name = "cluster"
 
+    def __post_init__(self) -> None:
+        # Batches an earlier stage left with this clusterer were neither published nor
+        # committed: they are delivered again, and their assignments are not this stage's.
+        while self.clusterer.outstanding:
+            self.clusterer.take()
+
     def handle(self, messages: Sequence[Message]) -> None:
         batch = list(messages)
-        if not self._in_hand or self._in_hand[-1].messages != batch:
+        if not self._in_hand or _positions(self._in_hand[-1].messages) != _positions(batch):
             # (the same batch again, after publishing the one before failed, is with the
             # clusterer already)
+            if self.checkpointer is not None and self.checkpointer.due():
+                self._publish_in_hand(keep=0)
+                self._begin_checkpoint()
             articles = [a for a in (self.decoded(m, Article) for m in batch) if a is not None]
             self.clusterer.submit([document_of(article) for article in articles])
             self._in_hand.append(_InHand(batch, articles))
         self._publish_in_hand(keep=1)
+
+    def finish(self) -> bool:
+        """Publish the batch in hand (no batch came), then begin a checkpoint if one is due
+        by time; whether there was a batch in hand."""
+        had_work = bool(self._in_hand)
+        self._publish_in_hand(keep=0)
+        self._begin_checkpoint()
+        return had_work
+
+    def committable(self, closing: bool) -> list[Message]:
+        """The published messages whose offsets may be committed now (one per partition,
+        the latest), each once: those a checkpoint that every store holds has taken in.
+        `closing`: the batch in hand is published, and a last checkpoint written and waited
+        for."""
+        checkpointer = self.checkpointer
+        if closing:
+            self._publish_in_hand(keep=0)
+        if checkpointer is not None:
+            if closing:
+                checkpointer.wait()
+                unwritten = self._in_checkpoint and self._in_checkpoint[-1][0] > (
+                    checkpointer.durable
+                )
+                if self._held or unwritten:
+                    self._checkpointed(checkpointer.write())
+            durable = checkpointer.durable
+            while self._in_checkpoint and self._in_checkpoint[0][0] <= durable:
+                self._safe.update(self._in_checkpoint.pop(0)[1])
+        safe, self._safe = list(self._safe.values()), {}
+        return safe
 
     def _publish_in_hand(self, keep: int) -> None:
         """Publish what the clusterer did with each batch in hand, oldest first, but for the
@@ -193,7 +218,13 @@ class ClusterStage(Stage):
                 self._safe.update(self._held)
                 self._held.clear()
             else:
-                self._checkpointed(self.checkpointer.handled(len(batch.messages)))
+                self.checkpointer.count(len(batch.messages))
+
+    def _begin_checkpoint(self) -> None:
+        """Begin a checkpoint if one is due and no batch is in hand; it holds every message
+        held so far."""
+        if self.checkpointer is not None and not self._in_hand:
+            self._checkpointed(self.checkpointer.begin_if_due())
 
     def _publish(self, articles: list[Article], assignments: list[Assignment]) -> None:
         """Each article under its story, then each story touched as it stands at the end."""
@@ -208,31 +239,6 @@ class ClusterStage(Stage):
                 self.topics.stories, story.id, encode(story), {"newsflow.stage": self.name}
             )
         self.bus.flush()
-
-    def committable(self, closing: bool, idle: bool = False) -> list[Message]:
-        """The published messages whose offsets may be committed now (one per partition, the
-        latest), each once: those a checkpoint that every store holds has taken in. `idle`
-        or `closing`, the batch in hand is published first. While messages wait, a
-        checkpoint begins when one is due by time (so an idle stage commits too), or,
-        `closing`, is written at once and waited for."""
-        if idle or closing:
-            self._publish_in_hand(keep=0)
-        checkpointer = self.checkpointer
-        if checkpointer is not None:
-            if closing:
-                checkpointer.wait()
-                unwritten = self._in_checkpoint and self._in_checkpoint[-1][0] > (
-                    checkpointer.durable
-                )
-                if self._held or unwritten:
-                    self._checkpointed(checkpointer.write())
-            elif self._held or self._in_checkpoint:
-                self._checkpointed(checkpointer.handled(0))
-            durable = checkpointer.durable
-            while self._in_checkpoint and self._in_checkpoint[0][0] <= durable:
-                self._safe.update(self._in_checkpoint.pop(0)[1])
-        safe, self._safe = list(self._safe.values()), {}
-        return safe
 
     def _checkpointed(self, number: int | None) -> None:
         """Checkpoint `number` (if one began) holds the messages held so far."""

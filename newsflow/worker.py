@@ -8,12 +8,12 @@ retries with backoff, acknowledgement (commits) and stopping. Dead letters are t
 
 Generic over `newsflow.bus.BusConsumer`, so it drives the in-process bus and Kafka alike.
 Offsets are committed only after the handler returned, i.e. after its downstream write
-succeeded (at-least-once), or, for a worker with a `committable` hook (the cluster stage's
-`newsflow.stages.CommitGate`), only the handled messages the hook releases, and on stopping
-whatever it releases last. A handler that raises gets the same batch again, with backoff,
+succeeded (at-least-once), or, for a handler that is a `CommitGate` (the cluster stage),
+only the handled messages it releases, and on stopping whatever it releases last. A handler that raises gets the same batch again, with backoff,
 until it succeeds or the service is asked to stop; uncommitted messages are then redelivered
 to whichever member owns their partitions next. SIGTERM and SIGINT finish the batch in hand,
-commit it and close the consumer. A handler that raises `StageBroken` stops the runner.
+commit it and close the consumer. A handler that raises `newsflow.bus.StageBroken` stops
+the runner.
 """
 
 from __future__ import annotations
@@ -28,23 +28,29 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol, runtime_checkable
 
-from newsflow.bus import BusConsumer, Message
+from newsflow.bus import BusConsumer, Message, StageBroken
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[Message]], None]
 
 
-class StageBroken(RuntimeError):
-    """A handler failure that handling the batch again cannot mend (the cluster stage's
-    clusterer process ended, and its window with it): the runner stops and raises it, so
-    that the service is restarted and what was not committed is delivered again."""
+@runtime_checkable
+class CommitGate(Protocol):
+    """A handler whose batches are not done when `handle` returns (the cluster stage
+    publishes a batch once the next one came, and commits at checkpoints). The runner asks it
+    what to commit after every batch, on every empty poll and when it stops, and on an empty
+    poll first has it `finish` the work in hand. Without it, a handled batch is committed at
+    once."""
 
+    def committable(self, closing: bool) -> Sequence[Message]:
+        """Handled messages now safe to commit; `closing`: the runner stops, finish the work
+        in hand and make all safe."""
+        ...
 
-class CommitHook(Protocol):
-    """A handler's say on what may be committed (`newsflow.stages.CommitGate.committable`)."""
-
-    def __call__(self, closing: bool, idle: bool = False) -> Sequence[Message]: ...
+    def finish(self) -> bool:
+        """Finish the work in hand (no batch came); whether there was any."""
+        ...
 
 
 @runtime_checkable
@@ -72,6 +78,7 @@ class WorkerStats:
     last_poll: int | None = None  # messages the latest poll returned
     lag: int | None = None  # None until the consumer has partitions and knows their ends
     lag_by_partition: dict[tuple[str, int], int] = field(default_factory=dict)
+    finishing: bool = False  # its last empty poll had work in hand to finish (or failed to)
 
 
 @dataclass
@@ -90,8 +97,8 @@ class Worker:
     name: str
     consumer: BusConsumer
     handler: Handler
-    # Handled messages safe to commit now (`newsflow.stages.CommitGate`); None: each batch.
-    committable: CommitHook | None = None
+    # Says which handled messages are safe to commit (the handler); None: each batch.
+    gate: CommitGate | None = None
     stats: WorkerStats = field(default_factory=WorkerStats)
     _retry: _Retry = field(default_factory=_Retry, repr=False)
     _reported_at: float = field(default_factory=time.monotonic, repr=False)
@@ -147,8 +154,12 @@ def collect_batch(consumer: BusConsumer, limits: BatchLimits, stop: StopFlag) ->
 
 
 def drained(workers: Sequence[Worker]) -> bool:
-    """Every worker has its partitions, is at their ends, and its last poll came back empty."""
-    return all(w.stats.lag == 0 and w.stats.last_poll == 0 and not w.retrying for w in workers)
+    """Every worker has its partitions, is at their ends, its last poll came back empty and
+    left it nothing to finish."""
+    return all(
+        w.stats.lag == 0 and w.stats.last_poll == 0 and not w.stats.finishing and not w.retrying
+        for w in workers
+    )
 
 
 def run_workers(
@@ -175,9 +186,9 @@ def run_workers(
                     break
     finally:
         for worker in workers:
-            if worker.committable is not None:
+            if worker.gate is not None:
                 try:
-                    worker.consumer.commit(worker.committable(True))
+                    worker.consumer.commit(worker.gate.committable(True))
                 except Exception:  # what was not committed is delivered again
                     log.exception("stage %s: the last checkpoint or commit failed", worker.name)
             worker.consumer.close()
@@ -210,9 +221,11 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
         worker.stats.last_poll = len(batch)
         _record_lag(worker)
     if not batch:
-        if worker.committable is not None:  # idle: work in hand, a checkpoint due by time
-            _commit(worker, (), idle=True)
+        if worker.gate is not None:  # idle: the work in hand, a checkpoint due by time
+            _finish(worker)
+            _commit(worker, ())
         return
+    worker.stats.finishing = False
     try:
         worker.handler(batch)
     except StageBroken:
@@ -234,11 +247,25 @@ def _turn(worker: Worker, stop: StopFlag, limits: BatchLimits, max_backoff_s: fl
     log.debug("stage %s: batch of %d done, lag %s", worker.name, len(batch), worker.stats.lag)
 
 
-def _commit(worker: Worker, handled: Sequence[Message], idle: bool = False) -> None:
-    """Commit `handled`, or, behind a commit gate, whatever the gate releases now."""
-    gate = worker.committable
+def _finish(worker: Worker) -> None:
+    """Have the gate finish its work in hand; a failure is counted and tried again on the
+    next empty poll, and meanwhile the worker is not drained."""
+    assert worker.gate is not None
     try:
-        worker.consumer.commit(handled if gate is None else gate(False, idle=idle))
+        worker.stats.finishing = worker.gate.finish()
+    except StageBroken:
+        raise
+    except Exception:
+        worker.stats.finishing = True
+        worker.stats.handler_failures += 1
+        log.exception("stage %s could not finish its work in hand; trying again", worker.name)
+
+
+def _commit(worker: Worker, handled: Sequence[Message]) -> None:
+    """Commit `handled`, or, behind a commit gate, whatever the gate releases now."""
+    gate = worker.gate
+    try:
+        worker.consumer.commit(handled if gate is None else gate.committable(False))
     except StageBroken:
         raise
     except Exception as exc:  # the offsets stay pending and go out with a later commit

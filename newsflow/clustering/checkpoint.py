@@ -235,12 +235,20 @@ class Checkpointer:
         self._collect()
         return self._durable
 
-    def handled(self, records: int) -> int | None:
-        """Count `records` handled; begin a checkpoint in the background if one is due and
-        none is being written. Returns its number; it holds everything handled so far."""
-        self._collect()
+    def count(self, records: int) -> None:
+        """Count `records` handled since the last checkpoint began."""
         self.policy.handled(records)
-        if self._writing is not None or not self.policy.due():
+
+    def due(self) -> bool:
+        """Whether a checkpoint should begin now: the policy says so and none is being
+        written."""
+        self._collect()
+        return self._writing is None and self.policy.due()
+
+    def begin_if_due(self) -> int | None:
+        """Begin a checkpoint in the background if one is due. Returns its number; it holds
+        everything handled so far."""
+        if not self.due():
             return None
         write = self._begin(background=True)
         write.thread = threading.Thread(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import queue
 import signal
 import threading
 import traceback
@@ -26,15 +27,18 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from newsflow.bus import StageBroken
 from newsflow.clustering.checkpoint import CheckpointStore, Snapshot, restore, snapshots_of
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.config import ClusterSettings
-from newsflow.worker import StageBroken
 
 # Spawned, not forked: the parent may already run a Kafka client's threads, whose locks a
 # forked child could inherit held.
 _CONTEXT = multiprocessing.get_context("spawn")
+
+
+_ENDED = "ended"  # what the reply reader queues once the pipe has closed
 
 
 class ClustererProcessFailed(StageBroken):
@@ -49,12 +53,16 @@ class ClustererProcess:
         """Start the child, which restores the window from the newest checkpoint among
         `stores`; raises what the restore raised (`SnapshotError` for an unusable
         checkpoint, `BusUnavailable` for a checkpoint topic out of reach)."""
-        self._commands, child_commands = _CONTEXT.Pipe()
+        # Three one-way pipes: commands in; replies and snapshots out, each read by a thread
+        # of its own here, so that neither side ever waits to send while the other does.
+        child_commands, self._commands = _CONTEXT.Pipe(duplex=False)
+        self._replies_in, child_replies = _CONTEXT.Pipe(duplex=False)
         self._snapshots, child_snapshots = _CONTEXT.Pipe(duplex=False)
         self._process = _CONTEXT.Process(
             target=_serve,
             args=(
                 child_commands,
+                child_replies,
                 child_snapshots,
                 list(stores),
                 settings,
@@ -64,22 +72,25 @@ class ClustererProcess:
             daemon=True,
         )
         self._process.start()
-        child_commands.close()
-        child_snapshots.close()
-        self._submitted = 0  # batches whose assignments have not been taken
-        self.articles = 0  # in the window, as of the latest batch taken
+        for child_end in (child_commands, child_replies, child_snapshots):
+            child_end.close()
+        self._replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        threading.Thread(target=self._read_replies, name="clusterer-replies", daemon=True).start()
+        self.outstanding = 0  # batches submitted whose assignments have not been taken
+        self._articles = 0  # in the window, as of the latest batch taken
         try:
             ready = self._receive()
-        except ClustererProcessFailed:
+        except BaseException:  # the process failed, or Ctrl-C during a long restore
             self.close()
             raise
         if isinstance(ready, Exception):
             self.close()
             raise ready
-        self.articles = ready
+        self._articles = ready
 
     def __len__(self) -> int:
-        return self.articles
+        """Articles in the window, as of the latest batch taken."""
+        return self._articles
 
     @property
     def pid(self) -> int | None:
@@ -89,15 +100,15 @@ class ClustererProcess:
     def submit(self, documents: Sequence[Document]) -> None:
         """Queue a batch for the clusterer; it starts on it once the batches before are done."""
         self._send(("add", list(documents)))
-        self._submitted += 1
+        self.outstanding += 1
 
     def take(self) -> list[Assignment]:
         """The assignments of the oldest batch submitted, one per document, in order (waits
         for them)."""
-        if not self._submitted:
+        if not self.outstanding:
             raise ValueError("no batch submitted")
-        assignments, self.articles = self._receive()
-        self._submitted -= 1
+        assignments, self._articles = self._receive()
+        self.outstanding -= 1
         return list(assignments)
 
     def snapshot(self, background: bool) -> Callable[[], Snapshot]:
@@ -125,8 +136,8 @@ class ClustererProcess:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-        self._commands.close()
-        self._snapshots.close()
+        for end in (self._commands, self._replies_in, self._snapshots):
+            end.close()
 
     def _send(self, command: tuple[str, Any]) -> None:
         try:
@@ -134,11 +145,19 @@ class ClustererProcess:
         except OSError as exc:
             raise self._failed() from exc
 
-    def _receive(self) -> Any:
+    def _read_replies(self) -> None:
+        """Take every reply off the pipe as it comes (on a thread of its own)."""
         try:
-            reply = self._commands.recv()
-        except (EOFError, OSError) as exc:
-            raise self._failed() from exc
+            while True:
+                self._replies.put(self._replies_in.recv())
+        except (EOFError, OSError):
+            self._replies.put(_ENDED)
+
+    def _receive(self) -> Any:
+        reply = self._replies.get()
+        if reply is _ENDED:
+            self._replies.put(_ENDED)  # for any later call
+            raise self._failed()
         if isinstance(reply, ClustererProcessFailed):
             raise reply
         return reply
@@ -152,6 +171,7 @@ class ClustererProcess:
 
 def _serve(
     commands: Connection,
+    replies: Connection,
     snapshots: Connection,
     stores: list[CheckpointStore],
     settings: ClusterSettings,
@@ -166,11 +186,11 @@ def _serve(
         clusterer = restore(stores, settings)
     except Exception as exc:  # raised in the parent: a damaged state, a store out of reach
         try:
-            commands.send(exc)
+            replies.send(exc)
         except Exception:  # one that does not pickle
-            commands.send(ClustererProcessFailed(f"{type(exc).__name__}: {exc}"))
+            replies.send(ClustererProcessFailed(f"{type(exc).__name__}: {exc}"))
         return
-    commands.send(len(clusterer))
+    replies.send(len(clusterer))
     snapshots_here = snapshots_of(clusterer)
     passing_on: threading.Thread | None = None
     while (command := _next(commands)) is not None:
@@ -179,9 +199,9 @@ def _serve(
             try:
                 assignments = [clusterer.add(document) for document in argument]
             except Exception:
-                commands.send(ClustererProcessFailed(traceback.format_exc(limit=5)))
+                replies.send(ClustererProcessFailed(traceback.format_exc(limit=5)))
                 return
-            commands.send((assignments, len(clusterer)))
+            replies.send((assignments, len(clusterer)))
         else:
             if passing_on is not None:
                 passing_on.join()  # the parent takes snapshots one at a time
@@ -205,8 +225,8 @@ def _pass_on(
     """Send the snapshot to the parent once the forked encoder has it."""
     try:
         done = snapshot()
-    except SnapshotError as exc:
-        snapshots.send((0, 0, str(exc)))
+    except Exception as exc:  # the parent's checkpoint thread waits for an answer
+        snapshots.send((0, 0, f"{type(exc).__name__}: {exc}"))
         return
     snapshots.send((done.arrivals, done.articles, None))
     snapshots.send_bytes(done.data)

@@ -109,6 +109,21 @@ def _articles(count: int) -> list[Article]:
     return [as_article(event_write_up(f"w{n}", n % 4, 16, f"outlet-{n}")) for n in range(count)]
 
 
+def _checkpoints_every(interval_s: float, records: int) -> ClusterSettings:
+    """Settings whose checkpoints are due after `interval_s` or `records`, never held back."""
+    return ClusterSettings(
+        checkpoint_interval_s=interval_s, checkpoint_records=records, checkpoint_max_share=1.0
+    )
+
+
+def _waiting(articles: list[Article]) -> MemoryBus:
+    """A bus with `articles` waiting on the extracted topic."""
+    bus = MemoryBus()
+    for article in articles:
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    return bus
+
+
 def _stage(
     bus: MemoryBus, clusterer: ClustererProcess, store: FileCheckpoints, settings: ClusterSettings
 ) -> tuple[ClusterStage, Worker]:
@@ -118,7 +133,7 @@ def _stage(
         bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy)
     )
     consumer = bus.consumer([TOPICS.extracted], "cluster")
-    return handler, Worker("cluster", consumer, handler.handle, handler.committable)
+    return handler, Worker("cluster", consumer, handler.handle, handler)
 
 
 def _stories(bus: MemoryBus) -> Iterator[tuple[str, str | None]]:
@@ -130,16 +145,12 @@ def _stories(bus: MemoryBus) -> Iterator[tuple[str, str | None]]:
 def test_offsets_are_committed_only_at_checkpoints_and_a_crash_replays_into_the_state(
     tmp_path: Path, start_clusterer: StartClusterer
 ) -> None:
-    settings = ClusterSettings(
-        checkpoint_interval_s=1e6, checkpoint_records=10, checkpoint_max_share=1.0
-    )
+    settings = _checkpoints_every(1e6, 10)
     articles = _articles(24)
     uninterrupted = StoryClusterer(settings)
     expected = {a.id: uninterrupted.add(document_of(a)).story_id for a in articles}
 
-    bus = MemoryBus()
-    for article in articles:
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+    bus = _waiting(articles)
     store = FileCheckpoints(tmp_path / "cluster-state")
     first, worker = _stage(bus, start_clusterer(settings), store, settings)
     limits = BatchLimits(max_records=4, max_wait_s=0.05)
@@ -166,21 +177,17 @@ def handle_one_batch(stage: ClusterStage, worker: Worker, limits: BatchLimits) -
     for."""
     batch = worker.consumer.poll(limits.max_records, limits.max_wait_s)
     worker.handler(batch)
-    assert stage.checkpointer is not None and worker.committable is not None
-    committable = worker.committable(False, idle=True)
+    assert stage.checkpointer is not None
+    stage.finish()
     stage.checkpointer.wait()
-    worker.consumer.commit([*committable, *worker.committable(False)])
+    worker.consumer.commit(stage.committable(False))
 
 
 def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(
     tmp_path: Path, start_clusterer: StartClusterer
 ) -> None:
-    settings = ClusterSettings(
-        checkpoint_interval_s=30, checkpoint_records=1000, checkpoint_max_share=1.0
-    )
-    bus = MemoryBus()
-    for article in _articles(4):
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+    settings = _checkpoints_every(30, 1000)
+    bus = _waiting(_articles(4))
     clock, store = Clock(), FileCheckpoints(tmp_path / "cluster-state")
     clusterer = start_clusterer(settings)
     policy = CheckpointPolicy(settings, clock)
@@ -188,7 +195,7 @@ def test_an_idle_stage_writes_the_checkpoint_due_by_time_and_commits(
         bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy)
     )
     consumer = bus.consumer([TOPICS.extracted], "cluster")
-    worker = Worker("cluster", consumer, handler.handle, handler.committable)
+    worker = Worker("cluster", consumer, handler.handle, handler)
     rounds = iter(range(100))
     committed_while_running: list[bool] = []
 
@@ -236,12 +243,8 @@ def _gated_stage(
     """A stage checkpointing every 4 articles to `store`, `articles` waiting for it, and a
     function that hands it the next 4 and returns the keys of the messages it releases for
     commit then."""
-    bus = MemoryBus()
-    for article in articles:
-        bus.publish(TOPICS.extracted, article.id, encode(article))
-    settings = ClusterSettings(
-        checkpoint_interval_s=1e6, checkpoint_records=4, checkpoint_max_share=1.0
-    )
+    bus = _waiting(articles)
+    settings = _checkpoints_every(1e6, 4)
     clusterer = start_clusterer(settings)
     policy = CheckpointPolicy(settings, clock)
     stage = ClusterStage(bus, TOPICS, clusterer, Checkpointer(clusterer.snapshot, [store], policy))
@@ -250,7 +253,8 @@ def _gated_stage(
     def next_batch() -> list[str | None]:
         clock.now += 1.0
         stage.handle(consumer.poll(4, 0))
-        return _keys(stage.committable(closing=False, idle=True))
+        stage.finish()
+        return _keys(stage.committable(closing=False))
 
     return stage, next_batch
 
@@ -271,7 +275,8 @@ def test_a_checkpoint_written_in_the_background_releases_what_it_holds_once_stor
     # it holds the window as it stood when it began, not the 8 articles it holds now
     assert len(StoryClusterer.from_bytes(store.load(), ClusterSettings())) == 4
     assert len(stage.clusterer) == 8
-    assert _keys(stage.committable(closing=False)) == [articles[3].id]  # 2 (0-7) begins
+    assert _keys(stage.committable(closing=False)) == [articles[3].id]
+    stage.finish()  # idle: checkpoint 2 (0-7) begins
     stage.checkpointer.wait()
     assert _keys(stage.committable(closing=False)) == [articles[7].id]
     store.gate.clear()
@@ -294,7 +299,8 @@ def test_a_failed_checkpoint_releases_nothing_and_the_next_one_makes_it_good(
     assert store.arrivals() is None
     store.gate.clear()
     clock.now += 1.0
-    assert stage.committable(closing=False) == []  # its articles are due again: 2 begins
+    stage.finish()  # idle: its articles are due again, 2 begins
+    assert stage.committable(closing=False) == []
     store.gate.set()
     stage.checkpointer.wait()
     assert _keys(stage.committable(closing=False)) == [articles[3].id]
@@ -303,3 +309,23 @@ def test_a_failed_checkpoint_releases_nothing_and_the_next_one_makes_it_good(
 
 def _keys(messages: Sequence[Message]) -> list[str | None]:
     return [message.key for message in messages]
+
+
+def test_a_checkpoint_holds_no_article_whose_records_are_not_published(
+    tmp_path: Path, start_clusterer: StartClusterer
+) -> None:
+    # Were a batch the clusterer already added in a checkpoint, a crash before its records
+    # went out would lose them: delivered again, its articles are known ids, and the merges
+    # they caused are not reported twice.
+    settings = _checkpoints_every(1e6, 4)
+    bus = _waiting(_articles(12))
+    store = FileCheckpoints(tmp_path / "cluster-state")
+    stage, worker = _stage(bus, start_clusterer(settings), store, settings)
+    for _ in range(3):  # a checkpoint is due once the first batch is published
+        stage.handle(worker.consumer.poll(4, 0))
+    assert stage.checkpointer is not None
+    stage.checkpointer.wait()
+    published = {article_id for article_id, _ in _stories(bus)}
+    checkpointed = StoryClusterer.from_bytes(store.load(), settings)
+    assert (len(published), len(checkpointed)) == (8, 8)  # the third batch is in hand
+    assert store.arrivals() == 8

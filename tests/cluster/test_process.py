@@ -4,8 +4,10 @@ that restore, and a clear error when it cannot start or has ended."""
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ from newsflow.stages import ClusterStage, publish_article
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from tests.cluster.conftest import event_write_up
 from tests.conftest import StartClusterer
+
+LONG = "Officials said the launch went ahead as planned on Thursday morning. " * 160
 
 
 def _documents(count: int, prefix: str = "d") -> list[Document]:
@@ -128,3 +132,25 @@ def test_a_stage_whose_clusterer_died_stops_the_runner(
     with pytest.raises(ClustererProcessFailed):
         run_workers([worker], StopFlag(), BatchLimits(10, 0.05))
     assert worker.stats.handler_failures == 0  # not retried against a process that is gone
+
+
+@pytest.mark.timeout(60)  # the two sides once waited for each other here for ever
+def test_batches_and_replies_larger_than_a_pipe_holds_pass_both_ways_at_once() -> None:
+    # One story that every article joins, each from another outlet: each assignment carries
+    # the story's outlets so far, so a batch's reply grows to megabytes, as its documents do.
+    def batch(prefix: str) -> list[Document]:
+        return [
+            replace(
+                event_write_up(f"{prefix}{n}", 0, 18, f"outlet-{prefix}{n}"), text=f"{LONG} {n}"
+            )
+            for n in range(400)
+        ]
+
+    first, second, third = batch("a"), batch("b"), batch("c")
+    assert len(pickle.dumps(first)) > 4 * 2**20
+    with closing(ClustererProcess([], ClusterSettings())) as process:
+        process.submit(first)
+        process.submit(second)  # sent while the child may be replying to the first
+        assert len(pickle.dumps(process.take())) > 256 * 2**10
+        process.submit(third)
+        assert [len(process.take()), len(process.take())] == [400, 400]

@@ -24,7 +24,8 @@ def _handle(stage: ClusterStage, bus: MemoryBus, documents: Sequence[Document]) 
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     batch = consumer.poll(1000, 0)
     stage.handle(batch)
-    consumer.commit(stage.committable(False, idle=True))
+    stage.finish()  # as on the empty poll that follows
+    consumer.commit(stage.committable(False))
 
 
 def _story_records(bus: MemoryBus) -> list[Story]:
@@ -61,3 +62,18 @@ def test_a_story_merged_away_in_a_batch_is_published_as_merged_into_the_survivor
     assert len(by_id) == 2
     assert survivor.merged_from == [absorbed.id]
     assert survivor.article_count == 3
+
+
+def test_a_new_stage_drops_the_batch_an_earlier_one_left_with_the_clusterer(
+    start_clusterer: StartClusterer,
+) -> None:
+    bus, clusterer = MemoryBus(), start_clusterer(ClusterSettings())
+    for article in map(as_article, [event_write_up(f"a{n}", n, 18, f"o{n}") for n in range(6)]):
+        bus.publish(TOPICS.extracted, article.id, encode(article))
+    consumer = bus.consumer([TOPICS.extracted], "cluster")
+    ClusterStage(bus, TOPICS, clusterer).handle(consumer.poll(3, 0))  # left in hand
+    later = ClusterStage(bus, TOPICS, clusterer)  # e.g. the next in-process run
+    later.handle(consumer.poll(3, 0))
+    later.finish()
+    clustered = [Article.model_validate_json(m.value) for m in bus.records(TOPICS.clustered)]
+    assert [a.id for a in clustered] == [m.key for m in bus.records(TOPICS.extracted)][3:]

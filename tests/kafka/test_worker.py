@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import pytest
 
 from connectors.memory_bus import MemoryBus
-from newsflow.bus import Message
+from newsflow.bus import Message, StageBroken
 from newsflow.worker import (
     BatchLimits,
-    StageBroken,
     StopFlag,
     Worker,
     collect_batch,
+    drained,
     run_workers,
 )
 
@@ -74,6 +74,50 @@ def test_a_broken_stage_stops_the_runner_instead_of_retrying_and_commits_nothing
         run_workers([stage], StopFlag(), BatchLimits(max_records=6, max_wait_s=0.1))
     assert calls == [6]  # not handed the batch again
     assert len(bus.consumer(["t"], "g").poll(10, 0.0)) == 6  # all delivered again
+
+
+class Gate:
+    """A handler that finishes each batch on the next empty poll, failing the first time."""
+
+    def __init__(self) -> None:
+        self.in_hand: list[Message] = []
+        self.done: list[Message] = []
+        self.failures = 1
+
+    def handle(self, messages: Sequence[Message]) -> None:
+        self.in_hand.extend(messages)
+
+    def finish(self) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("bus away")
+        had_work = bool(self.in_hand)
+        self.done.extend(self.in_hand)
+        self.in_hand.clear()
+        return had_work
+
+    def committable(self, closing: bool) -> Sequence[Message]:
+        if closing:
+            self.finish()
+        released, self.done = self.done, []
+        return released
+
+
+def test_an_in_process_run_is_not_drained_while_a_gate_has_work_to_finish():
+    bus, gate = filled_bus(4), Gate()
+    stage = Worker("cluster", bus.consumer(["t"], "g"), gate.handle, gate)
+    ends: list[bool] = []
+
+    def until() -> bool:
+        ends.append(drained([stage]))
+        return ends[-1]
+
+    run_workers([stage], StopFlag(), BatchLimits(10, 0.01), until=until)
+    # before any poll; a batch; an empty poll, finishing fails; another, it finishes; a
+    # third, nothing left: drained
+    assert ends == [False, False, False, False, True]
+    assert stage.stats.handler_failures == 1
+    assert bus.consumer(["t"], "g").poll(10, 0.0) == []  # committed once finished
 
 
 def test_sigterm_sets_the_stop_flag_and_the_previous_handler_comes_back():

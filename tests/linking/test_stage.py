@@ -20,7 +20,8 @@ from newsflow.linking import E5Embedder, StoryLinker
 from newsflow.linking.stage import LinkStage, group_record, link_topics, open_link_stage
 from newsflow.linking.state import LinkStateError
 from newsflow.outcomes import Skip
-from newsflow.stages import ClusterStage, CommitGate, IndexStage, StageHandler, publish_article
+from newsflow.stages import ClusterStage, IndexStage, StageHandler, publish_article
+from newsflow.worker import CommitGate
 from schemas import Article, Story
 from tests.conftest import StartClusterer
 from tests.linking.conftest import qwq_stream, source_item
@@ -41,7 +42,7 @@ def _drain(bus: MemoryBus, topics: list[str], group: str, handler: StageHandler)
         handler.handle(batch)
         consumer.commit(batch)
     if isinstance(handler, CommitGate):  # the input is idle: its batch in hand is finished
-        handler.committable(False, idle=True)
+        handler.finish()
 
 
 @dataclass

@@ -7,9 +7,10 @@ restored as a service starts it), then run `--measure` more articles from that r
 state through the clusterer alone and through the cluster stage on the bus (decode, hand
 over to the clusterer's process, publish clustered articles and stories, checkpoints as the
 settings' policy says, commits at checkpoints, the last checkpoint when the run ends),
-`--repeat` times, each stage run between two runs of the clusterer alone. Prints each run's rates and
-ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker (started here),
-a new consumer group each time, its checkpoints going to the checkpoint topic as well.
+`--repeat` times, each stage run between two runs of the clusterer alone. Prints each run's
+rates and ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker
+(started here), a new consumer group each time, its checkpoints going to the checkpoint
+topic as well.
 
 The checkpoint policy is the default one, which a service runs with (every 30 s or 20,000
 articles, at most 10% of the time), so that `--measure` 30,000 includes one checkpoint with
@@ -72,9 +73,10 @@ class Rate:
     until: float = 0.0  # the wall clock at the end of the measurement
 
     @classmethod
-    def since(cls, count: int, wall: float, cpu: float, cpu_now: float | None = None) -> Rate:
+    def since(cls, count: int, wall: float, cpu: float, cpu_now: float) -> Rate:
+        """`count` articles since the clocks read `wall` and `cpu`; the CPU clock reads
+        `cpu_now`."""
         now = time.perf_counter()
-        cpu_now = cpu_seconds() if cpu_now is None else cpu_now
         return cls(count / (now - wall), count / (cpu_now - cpu), now)
 
     @classmethod
@@ -166,7 +168,7 @@ def run_service(
             if not rates:  # the batch in hand published, as the runner's next idle poll would
                 handler.finish()
                 worker.consumer.commit(handler.committable(False))
-                rates.append(Rate.since(count, *first_batch, cpu_now=cpu_seconds(clusterer)))
+                rates.append(Rate.since(count, *first_batch, cpu_seconds(clusterer)))
             return True
 
         consumer = bus.consumer([topics.extracted], group, join_group=True)
@@ -217,7 +219,7 @@ def alone_rate_of(data: bytes, settings: ClusterSettings, documents: list[Docume
     wall, cpu = time.perf_counter(), cpu_seconds()
     for doc in documents:
         clusterer.add(doc)
-    return Rate.since(len(documents), wall, cpu)
+    return Rate.since(len(documents), wall, cpu, cpu_seconds())
 
 
 def publish(bus: Bus, topic: str, articles: list[Article]) -> None:

@@ -9,11 +9,11 @@ retries with backoff, acknowledgement (commits) and stopping. Dead letters are t
 Generic over `newsflow.bus.BusConsumer`, so it drives the in-process bus and Kafka alike.
 Offsets are committed only after the handler returned, i.e. after its downstream write
 succeeded (at-least-once), or, for a handler that is a `CommitGate` (the cluster stage),
-only the handled messages it releases, and on stopping whatever it releases last. A handler that raises gets the same batch again, with backoff,
-until it succeeds or the service is asked to stop; uncommitted messages are then redelivered
-to whichever member owns their partitions next. SIGTERM and SIGINT finish the batch in hand,
-commit it and close the consumer. A handler that raises `newsflow.bus.StageBroken` stops
-the runner.
+only the handled messages it releases, and on stopping whatever it releases last. A handler
+that raises gets the same batch again, with backoff, until it succeeds or the service is
+asked to stop; uncommitted messages are then redelivered to whichever member owns their
+partitions next. SIGTERM and SIGINT finish the batch in hand, commit it and close the
+consumer. A handler that raises `newsflow.bus.StageBroken` stops the runner.
 """
 
 from __future__ import annotations

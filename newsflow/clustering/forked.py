@@ -2,7 +2,7 @@
 
 `os.fork` gives the child a copy-on-write image of this process as it is at that instant:
 the child encodes that image while the parent goes on changing its own window, the way
-Redis' BGSAVE writes a snapshot. The parent's stage thread pays only for the fork (tens of
+Redis' BGSAVE writes a snapshot. The clusterer's thread pays only for the fork (tens of
 milliseconds for a 100,000-article window), not for encoding it (about a second), and the
 encoding runs on another core.
 

@@ -38,7 +38,7 @@ from newsflow.config import ClusterSettings
 _CONTEXT = multiprocessing.get_context("spawn")
 
 
-_ENDED = "ended"  # what the reply reader queues once the pipe has closed
+_ENDED = object()  # what the reply reader queues once the pipe has closed
 
 
 class ClustererProcessFailed(StageBroken):
@@ -107,9 +107,10 @@ class ClustererProcess:
         for them)."""
         if not self.outstanding:
             raise ValueError("no batch submitted")
+        assignments: list[Assignment]
         assignments, self._articles = self._receive()
         self.outstanding -= 1
-        return list(assignments)
+        return assignments
 
     def snapshot(self, background: bool) -> Callable[[], Snapshot]:
         """Begin a snapshot of the window once the batches submitted so far are in it; returns

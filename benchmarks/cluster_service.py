@@ -4,11 +4,13 @@ For each window size: fill a clusterer with `window` synthetic articles (as
 `cluster_speed.py` makes them), write a checkpoint and restore it (timed, with the size and
 the resident memory of the restored window, and the clusterer's process started and
 restored as a service starts it), then run `--measure` more articles from that restored
-state through the clusterer alone and through the cluster stage on the bus (decode, hand
-over to the clusterer's process, publish clustered articles and stories, checkpoints as the
-settings' policy says, commits at checkpoints, the last checkpoint when the run ends),
-`--repeat` times, each stage run between two runs of the clusterer alone. Prints each run's
-rates and ratio and the median ratio. `--kafka` also runs the stage on a Tansu broker
+state through the clusterer alone and through the cluster stage on the bus (decode,
+analyse, hand over to the clusterer's process, publish clustered articles and stories,
+checkpoints as the settings' policy says, commits at checkpoints, the last checkpoint when
+the run ends), `--repeat` times, each stage run between two runs of the clusterer alone.
+Prints each run's rates and ratio and the median ratio; the stage's process analyses each
+batch while the clusterer's places the one before, so the service can run faster than the
+clusterer alone, and the rate per CPU second shows what that costs. `--kafka` also runs the stage on a Tansu broker
 (started here), a new consumer group each time, its checkpoints going to the checkpoint
 topic as well.
 
@@ -132,9 +134,9 @@ class Ratios:
 
     def summary(self) -> str:
         return (
-            f"  {self.label:<24} median {statistics.median(self.wall):.2f} x alone "
-            f"(runs {', '.join(f'{r:.2f}' for r in self.wall)}), per CPU second "
-            f"{statistics.median(self.cpu):.2f}; goal {self.goal}"
+            f"  {self.label:<24} median {statistics.median(self.wall):.2f} x alone, goal "
+            f"{self.goal} (runs {', '.join(f'{r:.2f}' for r in self.wall)}); per CPU second "
+            f"{statistics.median(self.cpu):.2f}"
         )
 
 

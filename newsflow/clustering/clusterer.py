@@ -5,13 +5,13 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from newsflow.clustering.analysis import Analysed, Analyser
 from newsflow.clustering.columns import (
     Vocabulary,
     flat,
@@ -20,7 +20,7 @@ from newsflow.clustering.columns import (
     rows,
     sorted_groups,
 )
-from newsflow.clustering.minhash import MinHasher, NearDuplicateIndex, Shingled, exact_key
+from newsflow.clustering.minhash import NearDuplicateIndex, Shingled
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.outlets import OutletEvidence
 from newsflow.clustering.snapshot import (
@@ -32,7 +32,6 @@ from newsflow.clustering.snapshot import (
     write_state,
 )
 from newsflow.clustering.stories import Story, StoryIndex
-from newsflow.clustering.tokens import extract_terms, shingle_words
 from newsflow.clustering.vectors import DocumentFrequencies, Query, Vector, key_names, weigh
 from newsflow.config import ClusterSettings
 from newsflow.urls import stable_id
@@ -81,13 +80,8 @@ class StoryClusterer:
 
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
-        self._hasher = MinHasher(
-            settings.minhash_permutations,
-            settings.lsh_bands,
-            settings.lsh_rows,
-            settings.shingle_size,
-        )
-        self._near = NearDuplicateIndex(self._hasher)
+        self._analyser = Analyser(settings)
+        self._near = NearDuplicateIndex(self._analyser.hasher)
         self._index = StoryIndex()
         self._frequencies = DocumentFrequencies(settings.idf_prior_documents)
         self._outlets = OutletEvidence()
@@ -104,16 +98,20 @@ class StoryClusterer:
 
     def add(self, doc: Document) -> Assignment:
         """Assign `doc` to a story; a document id seen before gets its earlier assignment."""
+        return self.add_analysed(self._analyser.analyse(doc))
+
+    def add_analysed(self, doc: Analysed) -> Assignment:
+        """`add` for a document analysed already, by an `Analyser` with this clusterer's
+        settings (see `newsflow.clustering.analysis`)."""
         known = self._by_id.get(doc.id)
         if known is not None:
             member = self._members[known]
             story = self._stories[member.story]
             return Assignment(doc.id, story.id, member.duplicate_of, story.state())
-        when, clock = self._time_of(doc)
+        when, clock = self._time_of(doc.time)
         self._expire(self._recent_clocks[0])
         number = self._take_number()
-        text_hash = exact_key(doc.text)
-        shingled = self._hasher.shingle(shingle_words(doc.text, self.settings.shingle_tokens))
+        text_hash, shingled = doc.content_hash, doc.shingled
         original = self._original_of(text_hash, shingled, when)
         merged: tuple[Story, ...] = ()
         if original is not None:
@@ -122,9 +120,7 @@ class StoryClusterer:
             member = Member(number, doc.id, story.number, when, copied, text_hash, (), shingled)
         else:
             settings = self.settings
-            terms = extract_terms(
-                doc.title, doc.text, doc.language, settings.lead_tokens, settings.title_weight
-            )
+            terms = doc.terms
             vector = weigh(terms, self._frequencies, settings.name_boost, settings.vector_terms)
             if terms.counts:
                 self._frequencies.add(terms.counts)
@@ -188,16 +184,11 @@ class StoryClusterer:
 
     # --- steps of `add` -----------------------------------------------------------------
 
-    def _time_of(self, doc: Document) -> tuple[float, float]:
-        """The document's time and the clock, moved forward to it if it is later."""
+    def _time_of(self, time: float | None) -> tuple[float, float]:
+        """The document's time (the latest seen when it has none) and the clock, moved
+        forward to it if it is later."""
         latest = self._recent_clocks[-1] if self._recent_clocks else None
-        if doc.published_at is None:
-            when = latest if latest is not None else 0.0
-        else:
-            published = doc.published_at
-            if published.tzinfo is None:
-                published = published.replace(tzinfo=UTC)
-            when = published.timestamp()
+        when = time if time is not None else latest if latest is not None else 0.0
         clock = when if latest is None else max(latest, when)
         self._recent_clocks.append(clock)
         return when, clock
@@ -227,7 +218,7 @@ class StoryClusterer:
     def _place(
         self,
         number: int,
-        doc: Document,
+        doc: Analysed,
         vector: Vector,
         names: frozenset[str],
         when: float,
@@ -307,7 +298,7 @@ class StoryClusterer:
             score *= 0.5 ** (late / settings.decay_half_life_hours)
         return score
 
-    def _open_story(self, number: int, doc: Document, when: float, clock: float) -> Story:
+    def _open_story(self, number: int, doc: Analysed, when: float, clock: float) -> Story:
         story = Story(
             number=number,
             id=stable_id("story", doc.id),

@@ -5,7 +5,9 @@ batching, its network threads). In one process they take turns on one interprete
 measured on a Tansu broker the cluster service ran at about 0.6 of the clusterer alone, the
 rest lost to the client's work and the switches between its threads and the stage's. In a
 process of its own the clusterer adds one batch while the stage publishes the one before and
-fetches the next, each on its own core.
+fetches the next, each on its own core. The stage's process also analyses each batch before
+handing it over (`newsflow.clustering.analysis`: hashing, shingling, terms, about half of the
+clusterer's work), so the child only places documents in the window.
 
 `ClustererProcess` is the parent's handle: `submit` a batch of documents, and `take` the
 assignments of the oldest batch submitted, in order. The child restores the window from the
@@ -28,6 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from newsflow.bus import StageBroken
+from newsflow.clustering.analysis import Analyser
 from newsflow.clustering.checkpoint import CheckpointStore, Snapshot, restore, snapshots_of
 from newsflow.clustering.model import Assignment, Document
 from newsflow.clustering.snapshot import SnapshotError
@@ -74,6 +77,7 @@ class ClustererProcess:
         self._process.start()
         for child_end in (child_commands, child_replies, child_snapshots):
             child_end.close()
+        self._analyser = Analyser(settings)
         self._replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
         threading.Thread(target=self._read_replies, name="clusterer-replies", daemon=True).start()
         self.outstanding = 0  # batches submitted whose assignments have not been taken
@@ -98,8 +102,9 @@ class ClustererProcess:
         return self._process.pid
 
     def submit(self, documents: Sequence[Document]) -> None:
-        """Queue a batch for the clusterer; it starts on it once the batches before are done."""
-        self._send(("add", list(documents)))
+        """Analyse a batch here and queue it for the clusterer, which starts on it once the
+        batches before are done."""
+        self._send(("add", [self._analyser.analyse(document) for document in documents]))
         self.outstanding += 1
 
     def take(self) -> list[Assignment]:
@@ -198,7 +203,7 @@ def _serve(
         kind, argument = command
         if kind == "add":
             try:
-                assignments = [clusterer.add(document) for document in argument]
+                assignments = [clusterer.add_analysed(document) for document in argument]
             except Exception:
                 replies.send(ClustererProcessFailed(traceback.format_exc(limit=5)))
                 return

@@ -102,11 +102,21 @@ def test_a_process_that_died_is_reported_not_waited_for() -> None:
 
 
 def test_a_clusterer_error_ends_the_process_with_its_reason() -> None:
+    broken = Document(id=["y"], title="A title", text="Some text.")  # type: ignore[arg-type]
+    with closing(ClustererProcess([], ClusterSettings())) as process:
+        process.submit([broken])  # analysed here; the window cannot look its id up
+        with pytest.raises(ClustererProcessFailed, match="unhashable"):
+            process.take()
+
+
+def test_a_document_that_cannot_be_analysed_is_refused_before_it_is_queued() -> None:
     broken = Document(id="y", title=None, text=None)  # type: ignore[arg-type]
     with closing(ClustererProcess([], ClusterSettings())) as process:
-        process.submit([broken])
-        with pytest.raises(ClustererProcessFailed, match="Error"):
-            process.take()
+        with pytest.raises(TypeError):
+            process.submit([*_documents(1), broken])
+        assert process.outstanding == 0
+        process.submit(_documents(2))
+        assert [a.doc_id for a in process.take()] == [d.id for d in _documents(2)]
 
 
 def test_ctrl_c_and_sigterm_are_for_the_parent_to_handle() -> None:

@@ -328,7 +328,8 @@ class KafkaSettings(_Section):
     linger_ms: int = Field(default=20, ge=0)
     batch_size: int = Field(default=256 * 1024, gt=0, description="bytes per partition batch")
     compression_type: Literal["gzip", "snappy", "lz4", "zstd"] | None = Field(
-        default="zstd", description="zstd: gzip's ratio on articles at five times its speed"
+        default="zstd",
+        description="zstd: gzip's ratio on articles at five times its speed; none: no compression",
     )
     retry_backoff_ms: int = Field(default=200, ge=0)
     delivery_timeout_ms: int = Field(default=120_000, gt=0, description="give up on a record")
@@ -361,6 +362,14 @@ class KafkaSettings(_Section):
     process_timeout_s: float = Field(
         default=300.0, gt=0, description="how long to wait for published articles to be stored"
     )
+
+    @field_validator("compression_type", mode="before")
+    @classmethod
+    def _none_is_no_compression(cls, value: Any) -> Any:
+        # Environment variables and TOML have no null: "none" stands for it.
+        if isinstance(value, str) and value.strip().lower() == "none":
+            return None
+        return value
 
 
 # --- search store (connectors/sqlite_store, connectors/search) -----------------------------

@@ -103,3 +103,24 @@ def test_client_passwords_never_reach_the_logs(settings_factory, unused_bootstra
         KafkaBus(settings)
     assert "Starting KafkaAdminClient with configuration" in caplog.text
     assert "s3cret-pass" not in caplog.text
+
+
+@pytest.mark.parametrize("written", ["none", "None", " NONE "])
+def test_none_turns_compression_off_from_the_environment_or_the_config_file(
+    monkeypatch, tmp_path, written
+):
+    monkeypatch.setenv("NEWSFLOW_KAFKA_COMPRESSION_TYPE", written)
+    assert producer_config(KafkaSettings(bootstrap="b:9092"))["compression_type"] is None
+    monkeypatch.delenv("NEWSFLOW_KAFKA_COMPRESSION_TYPE")
+    config = tmp_path / "newsflow.toml"
+    config.write_text(f'[kafka]\ncompression_type = "{written}"\n', encoding="utf-8")
+    monkeypatch.setenv("NEWSFLOW_CONFIG", str(config))
+    assert load_settings().kafka.compression_type is None
+
+
+def test_an_unknown_compression_is_refused(monkeypatch):
+    monkeypatch.setenv("NEWSFLOW_KAFKA_COMPRESSION_TYPE", "brotli")
+    with pytest.raises(ValueError, match="compression_type"):
+        KafkaSettings()
+    monkeypatch.setenv("NEWSFLOW_KAFKA_COMPRESSION_TYPE", "lz4")
+    assert KafkaSettings().compression_type == "lz4"

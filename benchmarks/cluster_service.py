@@ -10,9 +10,9 @@ checkpoints as the settings' policy says, commits at checkpoints, the last check
 the run ends), `--repeat` times, each stage run between two runs of the clusterer alone.
 Prints each run's rates and ratio and the median ratio; the stage's process analyses each
 batch while the clusterer's places the one before, so the service can run faster than the
-clusterer alone, and the rate per CPU second shows what that costs. `--kafka` also runs the stage on a Tansu broker
-(started here), a new consumer group each time, its checkpoints going to the checkpoint
-topic as well.
+clusterer alone, and the rate per CPU second shows what that costs. `--kafka` also runs the
+stage on a Tansu broker (started here), a new consumer group each time, its checkpoints
+going to the checkpoint topic as well.
 
 The checkpoint policy is the default one, which a service runs with (every 30 s or 20,000
 articles, at most 10% of the time), so that `--measure` 30,000 includes one checkpoint with

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from newsflow.bus import Bus, Message, PoisonMessage, Topics, dead_letter, decode, encode
 from newsflow.clustering import Assignment, Document, StoryState
+from newsflow.clustering.analysis import Analysed
 from newsflow.clustering.checkpoint import Checkpointer
 from newsflow.clustering.process import ClustererProcess
 from newsflow.store import SearchStore
@@ -168,10 +169,24 @@ class ClusterStage(Stage):
             if self.checkpointer is not None and self.checkpointer.due():
                 self._publish_in_hand(keep=0)
                 self._begin_checkpoint()
-            articles = [a for a in (self.decoded(m, Article) for m in batch) if a is not None]
-            self.clusterer.submit([document_of(article) for article in articles])
+            articles, analysed = [], []
+            for message in batch:
+                article = self.decoded(message, Article)
+                if article is not None and (done := self._analysed(message, article)):
+                    articles.append(article)
+                    analysed.append(done)
+            self.clusterer.submit(analysed)
             self._in_hand.append(_InHand(batch, articles))
         self._publish_in_hand(keep=1)
+
+    def _analysed(self, message: Message, article: Article) -> Analysed | None:
+        """The article analysed for the clusterer, or None once an article that cannot be is
+        dead-lettered (retrying would fail the same way, and stall the stream)."""
+        try:
+            return self.clusterer.analyser.analyse(document_of(article))
+        except Exception as exc:
+            self.dead_letter(message, f"cannot be analysed: {type(exc).__name__}: {exc}")
+            return None
 
     def finish(self) -> bool:
         """Publish the batch in hand (no batch came), then begin a checkpoint if one is due

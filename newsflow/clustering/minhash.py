@@ -48,7 +48,8 @@ class _WordHasher:
         self._inverse_powers = _powers_of(pow(_BYTE_BASE, -1, 2**64), length)
 
     def hashes(self, words: list[str]) -> npt.NDArray[np.uint64]:
-        """One hash per word; equal words give equal hashes wherever they stand."""
+        """One hash per word; equal words give equal hashes wherever they stand. The words
+        must not hold NUL, which separates them here."""
         data = np.frombuffer(_utf8("\x00".join(words)), dtype=np.uint8)
         if len(data) > len(self._powers):
             self._grow(len(data))
@@ -78,12 +79,18 @@ class Shingled:
     def __reduce__(self) -> tuple[Callable[..., Shingled], tuple[bytes, int, tuple[int, ...]]]:
         # The signature as bytes: numpy's own pickling of a small array takes twice as long
         # to load, and analysed documents are passed between processes.
-        return _shingled, (self.signature.tobytes(), self.size, self.band_keys)
+        return _shingled, (
+            self.signature.astype("<u4", copy=False).tobytes(),
+            self.size,
+            self.band_keys,
+        )
 
 
 def _shingled(signature: bytes, size: int, band_keys: tuple[int, ...]) -> Shingled:
     """A pickled `Shingled` again."""
-    return Shingled(np.frombuffer(signature, dtype=np.uint32), size, band_keys)
+    return Shingled(
+        np.frombuffer(signature, dtype="<u4").astype(np.uint32, copy=False), size, band_keys
+    )
 
 
 class MinHasher:

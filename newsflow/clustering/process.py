@@ -7,9 +7,10 @@ rest lost to the client's work and the switches between its threads and the stag
 process of its own the clusterer adds one batch while the stage publishes the one before and
 fetches the next, each on its own core. The stage's process also analyses each batch before
 handing it over (`newsflow.clustering.analysis`: hashing, shingling, terms, about half of the
-clusterer's work), so the child only places documents in the window.
+clusterer's work, with the process's `analyser`), so the child only places documents in the
+window.
 
-`ClustererProcess` is the parent's handle: `submit` a batch of documents, and `take` the
+`ClustererProcess` is the parent's handle: `submit` a batch of analysed documents, and `take` the
 assignments of the oldest batch submitted, in order. The child restores the window from the
 checkpoint stores itself (so a restart decodes the window once, in the process that keeps
 it), and takes snapshots for checkpoints: forked from the child, which has no other
@@ -30,9 +31,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from newsflow.bus import StageBroken
-from newsflow.clustering.analysis import Analyser
+from newsflow.clustering.analysis import Analysed, Analyser
 from newsflow.clustering.checkpoint import CheckpointStore, Snapshot, restore, snapshots_of
-from newsflow.clustering.model import Assignment, Document
+from newsflow.clustering.model import Assignment
 from newsflow.clustering.snapshot import SnapshotError
 from newsflow.config import ClusterSettings
 
@@ -77,7 +78,7 @@ class ClustererProcess:
         self._process.start()
         for child_end in (child_commands, child_replies, child_snapshots):
             child_end.close()
-        self._analyser = Analyser(settings)
+        self.analyser = Analyser(settings)  # for the documents to submit: the child's settings
         self._replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
         threading.Thread(target=self._read_replies, name="clusterer-replies", daemon=True).start()
         self.outstanding = 0  # batches submitted whose assignments have not been taken
@@ -101,10 +102,10 @@ class ClustererProcess:
         """The child's process id (for monitoring)."""
         return self._process.pid
 
-    def submit(self, documents: Sequence[Document]) -> None:
-        """Analyse a batch here and queue it for the clusterer, which starts on it once the
-        batches before are done."""
-        self._send(("add", [self._analyser.analyse(document) for document in documents]))
+    def submit(self, documents: Sequence[Analysed]) -> None:
+        """Queue a batch of documents (analysed by `analyser`) for the clusterer; it starts on
+        it once the batches before are done."""
+        self._send(("add", list(documents)))
         self.outstanding += 1
 
     def take(self) -> list[Assignment]:

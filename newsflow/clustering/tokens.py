@@ -138,8 +138,9 @@ def shingle_words(text: str, limit: int) -> list[str]:
     """The first `limit` words of `text` for shingling: lower-cased and split at white space,
     punctuation left on (copies keep it as it is; a split is four times faster than the word
     pattern). Text written without spaces (Chinese, Japanese, Thai) splits into a few long
-    pieces, so there the units are its first `limit` characters instead."""
-    head = text[: limit * _MOST_CHARS_PER_WORD].lower()
+    pieces, so there the units are its first `limit` characters instead. A NUL character
+    counts as white space: it separates words for the hasher (`minhash._WordHasher`)."""
+    head = text[: limit * _MOST_CHARS_PER_WORD].lower().replace("\x00", " ")
     words = head.split(None, limit)[:limit]
     if len(head) > _UNSPACED_CHARS_PER_WORD * len(words):
         return list("".join(words)[:limit])

@@ -8,6 +8,7 @@ from benchmarks.cluster_data import as_article
 from connectors.memory_bus import MemoryBus
 from newsflow.bus import Topics, encode
 from newsflow.clustering import Document
+from newsflow.clustering.analysis import Analysed, Analyser
 from newsflow.config import ClusterSettings, KafkaSettings
 from newsflow.stages import ClusterStage
 from schemas import Article, Story
@@ -77,3 +78,35 @@ def test_a_new_stage_drops_the_batch_an_earlier_one_left_with_the_clusterer(
     later.finish()
     clustered = [Article.model_validate_json(m.value) for m in bus.records(TOPICS.clustered)]
     assert [a.id for a in clustered] == [m.key for m in bus.records(TOPICS.extracted)][3:]
+
+
+class _FailsOn(Analyser):
+    """Analyses as the clusterer's own analyser does, but for one article id."""
+
+    def __init__(self, analyser: Analyser, article_id: str) -> None:
+        super().__init__(analyser.settings)
+        self.article_id = article_id
+
+    def analyse(self, doc: Document) -> Analysed:
+        if doc.id == self.article_id:
+            raise ValueError("no analysis for this one")
+        return super().analyse(doc)
+
+
+def test_an_article_that_cannot_be_analysed_is_dead_lettered_and_the_rest_go_on(
+    start_clusterer: StartClusterer,
+) -> None:
+    bus, clusterer = MemoryBus(), start_clusterer(ClusterSettings())
+    documents = [event_write_up(f"a{n}", n % 2, 18, f"outlet-{n}") for n in range(5)]
+    poison = as_article(documents[2]).id
+    clusterer.analyser = _FailsOn(clusterer.analyser, poison)
+    _handle(ClusterStage(bus, TOPICS, clusterer), bus, documents)
+    [dead] = bus.records(TOPICS.dead_letter)
+    assert dead.key == poison
+    assert (
+        dict(dead.headers)["dlq.reason"]
+        == "cannot be analysed: ValueError: no analysis for this one"
+    )
+    clustered = [Article.model_validate_json(m.value) for m in bus.records(TOPICS.clustered)]
+    assert [a.id for a in clustered] == [a.id for a in map(as_article, documents) if a.id != poison]
+    assert len({a.story_id for a in clustered}) == 2

@@ -169,21 +169,20 @@ class ClusterStage(Stage):
             if self.checkpointer is not None and self.checkpointer.due():
                 self._publish_in_hand(keep=0)
                 self._begin_checkpoint()
-            articles, analysed = [], []
-            for message in batch:
-                article = self.decoded(message, Article)
-                if article is not None and (done := self._analysed(message, article)):
-                    articles.append(article)
-                    analysed.append(done)
-            self.clusterer.submit(analysed)
-            self._in_hand.append(_InHand(batch, articles))
+            taken = [pair for pair in map(self._analysed, batch) if pair is not None]
+            self.clusterer.submit([analysed for _, analysed in taken])
+            self._in_hand.append(_InHand(batch, [article for article, _ in taken]))
         self._publish_in_hand(keep=1)
 
-    def _analysed(self, message: Message, article: Article) -> Analysed | None:
-        """The article analysed for the clusterer, or None once an article that cannot be is
-        dead-lettered (retrying would fail the same way, and stall the stream)."""
+    def _analysed(self, message: Message) -> tuple[Article, Analysed] | None:
+        """The message's article and its analysis for the clusterer, or None once a message
+        that is no article, or an article that cannot be analysed, is dead-lettered
+        (retrying would fail the same way, and stall the stream)."""
+        article = self.decoded(message, Article)
+        if article is None:
+            return None
         try:
-            return self.clusterer.analyser.analyse(document_of(article))
+            return article, self.clusterer.analyser.analyse(document_of(article))
         except Exception as exc:
             self.dead_letter(message, f"cannot be analysed: {type(exc).__name__}: {exc}")
             return None

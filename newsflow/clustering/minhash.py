@@ -48,13 +48,16 @@ class _WordHasher:
         self._inverse_powers = _powers_of(pow(_BYTE_BASE, -1, 2**64), length)
 
     def hashes(self, words: list[str]) -> npt.NDArray[np.uint64]:
-        """One hash per word; equal words give equal hashes wherever they stand. The words
-        must not hold NUL, which separates them here."""
+        """One hash per word; equal words give equal hashes wherever they stand. Raises
+        `ValueError` for a word holding NUL, which separates the words here
+        (`tokens.shingle_words` splits at it)."""
         data = np.frombuffer(_utf8("\x00".join(words)), dtype=np.uint8)
+        separators = np.flatnonzero(data == 0)
+        if len(separators) != len(words) - 1:
+            raise ValueError("a word to hash holds NUL")
         if len(data) > len(self._powers):
             self._grow(len(data))
         values = (data.astype(np.uint64) + np.uint64(1)) * self._powers[: len(data)]
-        separators = np.flatnonzero(data == 0)
         values[separators] = 0
         starts = np.concatenate(([0], separators + 1))
         sums: npt.NDArray[np.uint64] = np.add.reduceat(values, starts)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks.cluster_data import as_article
 from connectors.memory_bus import MemoryBus
-from newsflow.bus import Message, Topics, encode
+from newsflow.bus import Message, Topics
 from newsflow.clustering import StoryClusterer
 from newsflow.clustering.checkpoint import (
     Checkpointer,
@@ -20,7 +20,7 @@ from newsflow.clustering.checkpoint import (
 )
 from newsflow.clustering.process import ClustererProcess
 from newsflow.config import ClusterSettings, KafkaSettings
-from newsflow.stages import ClusterStage, document_of
+from newsflow.stages import ClusterStage, document_of, publish_article
 from newsflow.worker import BatchLimits, StopFlag, Worker, run_workers
 from schemas import Article
 from tests.cluster.conftest import event_write_up
@@ -120,7 +120,7 @@ def _waiting(articles: list[Article]) -> MemoryBus:
     """A bus with `articles` waiting on the extracted topic."""
     bus = MemoryBus()
     for article in articles:
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+        publish_article(bus, TOPICS.extracted, article, "extract")
     return bus
 
 

@@ -68,3 +68,9 @@ def test_exact_key_tells_unequal_texts_apart() -> None:
 @pytest.mark.parametrize("text", ["", " ", "\t\n"])
 def test_a_blank_text_has_no_exact_key(text: str) -> None:
     assert exact_key(text) is None
+
+
+def test_a_word_holding_nul_is_refused_not_hashed_out_of_place() -> None:
+    hasher = MinHasher(64, 16, 4, 3)
+    with pytest.raises(ValueError, match="NUL"):
+        hasher.shingle(["alpha", "be\x00ta", "gamma"])

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from benchmarks.cluster_data import as_article
 from connectors.memory_bus import MemoryBus
-from newsflow.bus import Topics, encode
+from newsflow.bus import Topics
 from newsflow.clustering import Document
 from newsflow.clustering.analysis import Analysed, Analyser
 from newsflow.config import ClusterSettings, KafkaSettings
-from newsflow.stages import ClusterStage
+from newsflow.stages import ClusterStage, publish_article
 from schemas import Article, Story
 from tests.cluster.conftest import bridged_stories, event_write_up
 from tests.conftest import StartClusterer
@@ -21,7 +21,7 @@ TOPICS = Topics.from_settings(KafkaSettings())
 def _handle(stage: ClusterStage, bus: MemoryBus, documents: Sequence[Document]) -> None:
     """Publish `documents` as extracted articles and hand them to `stage` as one batch."""
     for article in map(as_article, documents):
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+        publish_article(bus, TOPICS.extracted, article, "extract")
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     batch = consumer.poll(1000, 0)
     stage.handle(batch)
@@ -70,7 +70,7 @@ def test_a_new_stage_drops_the_batch_an_earlier_one_left_with_the_clusterer(
 ) -> None:
     bus, clusterer = MemoryBus(), start_clusterer(ClusterSettings())
     for article in map(as_article, [event_write_up(f"a{n}", n, 18, f"o{n}") for n in range(6)]):
-        bus.publish(TOPICS.extracted, article.id, encode(article))
+        publish_article(bus, TOPICS.extracted, article, "extract")
     consumer = bus.consumer([TOPICS.extracted], "cluster")
     ClusterStage(bus, TOPICS, clusterer).handle(consumer.poll(3, 0))  # left in hand
     later = ClusterStage(bus, TOPICS, clusterer)  # e.g. the next in-process run
